@@ -1,0 +1,88 @@
+/*++
+ * NAME
+ *	queue
+ * SUMMARY
+ *	the queue manager: Message and DestinationQueue entities (Postfix qmgr)
+ * DESCRIPTION
+ *	Message is one queued message (Postfix's queue file), a sharded, event-sourced entity
+ *	keyed by queue id. It is the truth about its recipients and hands the pending ones to
+ *	the DestinationQueue of their route. DestinationQueue is one destination
+ *	(transport:nexthop) for the whole cluster: it grants delivery leases to the delivery
+ *	agents of every node within its concurrency window, so the limit holds cluster-wide.
+ * MAIL QUEUES
+ *	Postfix's queues are states of a Message here:
+ *
+ *	active		recipients pending: handed to their destination queue, or out on a lease
+ *	deferred	recipients deferred, each waiting for its own retry time
+ *	hold		held (header_checks HOLD, an access table, the operator): nothing moves
+ *			until released
+ *
+ *	Ready and delayed work are kept apart: a DestinationQueue only ever sees recipients
+ *	that are due, oldest first, so deferred mail never starves fresh mail, and a dead or
+ *	slow destination never holds up another.
+ * STRATEGIES
+ *	Concurrency (Feedback): start at initial_destination_concurrency, +1/window per
+ *	delivery that reached the site, -1/window per one that did not, up to
+ *	default_destination_concurrency_limit; a window's worth of failures in a row (a
+ *	failed cohort) marks the site dead for minimal_backoff_time, and its mail is deferred
+ *	at once ("delivery temporarily suspended") instead of being tried.
+ *
+ *	Per transport: a destination queue's route (transport:nexthop) names its
+ *	transport, and <transport>_initial_destination_concurrency,
+ *	<transport>_destination_concurrency_limit, <transport>_destination_recipient_limit
+ *	and <transport>_destination_rate_delay (e.g. smtp_destination_concurrency_limit)
+ *	override the defaults for its destinations.
+ *
+ *	Rate: a non-zero default_destination_rate_delay (or <transport>_...) makes the destination's concurrency 1 and
+ *	leaves at least that long between the end of one delivery and the start of the
+ *	next. The DestinationQueue is the only one that grants leases for its destination,
+ *	so the pace holds for the whole cluster.
+ *
+ *	Retries: a deferred recipient waits as long as the message has already waited, within
+ *	minimal_backoff_time and maximal_backoff_time. After maximal_queue_lifetime it bounces
+ *	as expired (4.4.7).
+ *
+ *	Delay warning: once a message has waited delay_warning_time (0: never) with
+ *	recipients still deferred, the sender gets one "delayed" report about them
+ *	(Notices, by their NOTIFY), and the postmaster a copy when notify_classes has
+ *	"delay". DelayWarned in the journal makes it once only, across restarts and moves.
+ *
+ *	Leases: at most default_destination_recipient_limit recipients of one message per
+ *	delivery; a lease not reported within delivery_lease_timeout, or held by an agent whose
+ *	node is gone, returns to the ready list. A queue that starts asks the agents which of
+ *	its leases are still under way before it grants more. An agent reports a lease done
+ *	once the Message entity has recorded its results.
+ *
+ *	Connections: the idle connections that agents keep to the destination
+ *	(CachedConnections) count in the window beside the leases, and a lease goes first to an
+ *	agent that holds one, so the window bounds the connections at the site, cluster-wide.
+ *	An agent whose node is leaving hands its offered leases back and gets no more.
+ * DURABILITY
+ *	smtpd is answered 250 only when the Accepted event is in the journal. Every outcome is
+ *	journaled before it is logged. A finished message is Completed; the queue run removes
+ *	its rows (QueueDirectory), as Postfix unlinks a queue file. The queue run (QueueScanner,
+ *	one per cluster) wakes the messages of the active queue and the deferred ones that are
+ *	due, at start and every queue_run_delay, so mail whose entity is not running (a crash,
+ *	a restart, a lost node) goes on.
+ * DEFERRED QUEUE
+ *	A message whose open recipients all wait for a retry more than a queue run away leaves
+ *	memory (passivates); its last attempt carries a due tag (the second the first retry
+ *	falls due), by which the queue run finds it then. A held message leaves memory too until
+ *	released. A deferred queue of a million messages is journal rows, not heap.
+ * NOTICES
+ *	When every recipient is final, the notices it owes (Notices: bounces, success reports
+ *	asked for with NOTIFY=SUCCESS) are queued as new messages (Submission) before the
+ *	message completes. The delay warning is queued the same way, logged as
+ *	"QUEUEID: sender delay notification: NEWQUEUEID".
+ * SETTINGS
+ *	minimal_backoff_time, maximal_backoff_time, queue_run_delay, maximal_queue_lifetime,
+ *	delay_warning_time, initial_destination_concurrency,
+ *	default_destination_concurrency_limit, default_destination_recipient_limit,
+ *	default_destination_rate_delay and their <transport>_ forms,
+ *	delivery_lease_timeout, notify_classes, delay_notice_recipient,
+ *	bounce_notice_recipient, 2bounce_notice_recipient, double_bounce_sender,
+ *	bounce_size_limit.
+ * SEE ALSO
+ *	mta.smtp (where messages come from), mta.delivery (where they go), mta.dsn.
+ --*/
+package mta.queue;
