@@ -26,6 +26,7 @@ import mta.queue.QueueDirectory;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.model.ContentType;
@@ -77,7 +78,8 @@ public final class ManagementServer {
     var m = config.management();
     this.system = system;
     var journalDb = config.config().getConfig("pekko-persistence-jdbc.shared-databases.mta.db");
-    this.queue = new QueueControl(system, new QueueDirectory(journalDb), m.parallelism(), m.askTimeout());
+    this.queue = new QueueControl(system,
+        new QueueDirectory(journalDb, system.dispatchers().lookup(DispatcherSelector.blocking())), m.parallelism(), m.askTimeout());
     this.access = new Access(m.token(), m.loopback());
     this.settings = ConfigEntry.of(config.config());
     this.timeout = m.askTimeout();

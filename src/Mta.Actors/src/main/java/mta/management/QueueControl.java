@@ -1,13 +1,11 @@
 package mta.management;
 
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
 import mta.queue.Message.MessageStatus;
@@ -15,7 +13,6 @@ import mta.queue.Message;
 import mta.queue.QueueDirectory;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -71,16 +68,12 @@ final class QueueControl {
    * a scrape must not wake a large deferred queue into memory.
    */
   CompletionStage<Map<String, Long>> sizes() {
-    return CompletableFuture.supplyAsync(() -> {
+    return directory.sizes(System.currentTimeMillis()).thenApply(counted -> {
       var sizes = new HashMap<String, Long>();
       QueueEntry.QUEUES.forEach(q -> sizes.put(q, 0L));
-      try {
-        sizes.putAll(directory.sizes(System.currentTimeMillis()));
-      } catch (SQLException e) {
-        throw new CompletionException(e);
-      }
+      sizes.putAll(counted);
       return sizes;
-    }, system.dispatchers().lookup(DispatcherSelector.blocking()));
+    });
   }
 
   /** qshape over the given queues (all when none are given). */

@@ -9,6 +9,10 @@ import java.sql.SQLException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 
 /**
  * The journal seen as Postfix's queue directories, in plain SQL on the pekko-persistence-jdbc
@@ -63,38 +67,61 @@ public final class QueueDirectory {
   private static final String PREFIX = Message.ENTITY_TYPE_KEY.name() + "|";
 
   private final Config db;
+  private final Executor blocking;
 
-  /** {@code db}: the journal's connection settings ({@code shared-databases.mta.db}). */
-  public QueueDirectory(Config db) {
+  /**
+   * {@code db}: the journal's connection settings ({@code shared-databases.mta.db});
+   * {@code blocking}: where the queries run (JDBC blocks, actor threads must not).
+   */
+  public QueueDirectory(Config db, Executor blocking) {
     this.db = db;
+    this.blocking = blocking;
   }
 
   private Connection connect() throws SQLException {
     return DriverManager.getConnection(db.getString("url"), db.getString("user"), db.getString("password"));
   }
 
-  /** Deletes the rows of every finished message; returns how many rows went. */
-  int removeFinished() throws SQLException {
-    try (var conn = connect(); var st = conn.prepareStatement(DELETE_FINISHED)) {
-      st.setString(1, Message.Completed.class.getName());
-      return st.executeUpdate();
-    }
+  /** Deletes the rows of every finished message; completes with how many rows went. */
+  CompletionStage<Integer> removeFinished() {
+    return query(conn -> {
+      try (var st = conn.prepareStatement(DELETE_FINISHED)) {
+        st.setString(1, Message.Completed.class.getName());
+        return st.executeUpdate();
+      }
+    });
   }
 
   /** Messages per queue ({@code active}, {@code deferred}, {@code hold}; a queue with none is left out). */
-  public Map<String, Long> sizes(long nowMillis) throws SQLException {
-    try (var conn = connect(); var st = conn.prepareStatement(SIZES)) {
-      st.setString(1, Message.HeldMessage.class.getName());
-      st.setString(2, Message.ReleasedMessage.class.getName());
-      st.setString(3, Message.dueTag(nowMillis));
-      st.setString(4, PREFIX + "%");
-      st.setString(5, Message.Completed.class.getName());
-      var sizes = new HashMap<String, Long>();
-      try (var rows = st.executeQuery()) {
-        while (rows.next()) sizes.put(rows.getString(1), rows.getLong(2));
+  public CompletionStage<Map<String, Long>> sizes(long nowMillis) {
+    return query(conn -> {
+      try (var st = conn.prepareStatement(SIZES)) {
+        st.setString(1, Message.HeldMessage.class.getName());
+        st.setString(2, Message.ReleasedMessage.class.getName());
+        st.setString(3, Message.dueTag(nowMillis));
+        st.setString(4, PREFIX + "%");
+        st.setString(5, Message.Completed.class.getName());
+        var sizes = new HashMap<String, Long>();
+        try (var rows = st.executeQuery()) {
+          while (rows.next()) sizes.put(rows.getString(1), rows.getLong(2));
+        }
+        return sizes;
       }
-      return sizes;
-    }
+    });
+  }
+
+  private interface Query<T> {
+    T run(Connection conn) throws SQLException;
+  }
+
+  private <T> CompletionStage<T> query(Query<T> query) {
+    return CompletableFuture.supplyAsync(() -> {
+      try (var conn = connect()) {
+        return query.run(conn);
+      } catch (SQLException e) {
+        throw new CompletionException(e);
+      }
+    }, blocking);
   }
 
   /** Opens a cursor over the queue ids a queue run at {@code nowMillis} wakes; read with {@link Cursor#next}. */

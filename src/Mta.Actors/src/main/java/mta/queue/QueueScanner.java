@@ -1,7 +1,6 @@
 package mta.queue;
 
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Behavior;
@@ -33,15 +32,15 @@ public final class QueueScanner {
   public static Behavior<Command> create(Duration queueRunDelay, com.typesafe.config.Config journalDb) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(new Scan(), Duration.ZERO, queueRunDelay);
-      return idle(ctx.getSystem(), ClusterSharding.get(ctx.getSystem()), new QueueDirectory(journalDb));
+      return idle(ctx.getSystem(), ClusterSharding.get(ctx.getSystem()), new QueueDirectory(journalDb,
+          ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking())));
     }));
   }
 
   private static Behavior<Command> idle(ActorSystem<?> system, ClusterSharding sharding, QueueDirectory queue) {
     return Behaviors.receive(Command.class)
         .onMessage(Scan.class, scan -> Behaviors.setup(ctx -> {
-          var blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-          var counted = CompletableFuture.supplyAsync(() -> removeFinished(queue), blocking)
+          var counted = queue.removeFinished()
               .thenCompose(removed -> Source.unfoldResource(
                       () -> queue.toWake(System.currentTimeMillis()), QueueDirectory.Cursor::next, QueueDirectory.Cursor::close)
                   // A gentle pace: a queue run must not starve the mail being received.
@@ -66,13 +65,5 @@ public final class QueueScanner {
           return idle(system, sharding, queue);
         })
         .build();
-  }
-
-  private static int removeFinished(QueueDirectory queue) {
-    try {
-      return queue.removeFinished();
-    } catch (java.sql.SQLException e) {
-      throw new java.util.concurrent.CompletionException(e);
-    }
   }
 }

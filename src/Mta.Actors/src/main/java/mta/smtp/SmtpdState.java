@@ -14,7 +14,7 @@ import mta.mail.Reply;
  * @param sender null outside a transaction; {@link MailAddress#NULL_SENDER} for {@code <>}
  * @param recipient the recipient being checked (RCPT), or the only one (DATA); else null
  * @param recipientCount recipients accepted so far in this transaction
- * @param saslUsername the authenticated user; null until SMTP AUTH exists
+ * @param saslUsername the name the client authenticated as (SMTP AUTH); null if it has not
  * @param improperPipelining the client sent commands ahead of replies without PIPELINING
  * @param messageSize the SIZE the client announced, 0 if none
  * @param instance one id per transaction, for policy servers
