@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletionStage;
+import mta.anvil.Anvil;
 import mta.queue.DestinationQueue;
 import mta.queue.Message;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -25,7 +26,8 @@ public record ShardingStats(String type, List<Region> regions) {
   /** The entity types of a mail node, by name. */
   public static final Map<String, EntityTypeKey<?>> TYPES = Map.of(
       Message.ENTITY_TYPE_KEY.name(), Message.ENTITY_TYPE_KEY,
-      DestinationQueue.ENTITY_TYPE_KEY.name(), DestinationQueue.ENTITY_TYPE_KEY);
+      DestinationQueue.ENTITY_TYPE_KEY.name(), DestinationQueue.ENTITY_TYPE_KEY,
+      Anvil.ENTITY_TYPE_KEY.name(), Anvil.ENTITY_TYPE_KEY);
 
   public record Region(String address, int shards, int entities, Map<String, Integer> entitiesPerShard, List<String> failed) {}
 

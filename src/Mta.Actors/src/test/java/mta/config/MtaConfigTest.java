@@ -71,7 +71,8 @@ class MtaConfigTest {
     assertEquals(new MtaConfig.DestinationLimits(2, 20, 50, Duration.ofSeconds(1)), q.defaults());
     assertEquals(new MtaConfig.DestinationLimits(2, 10, 50, Duration.ofSeconds(1)), q.limitsFor("smtp"));
     assertEquals(new MtaConfig.DestinationLimits(2, 20, 5, Duration.ZERO), q.limitsFor("relay"));
-    assertEquals(new MtaConfig.DestinationLimits(1, 20, 50, Duration.ofSeconds(1)), q.limitsFor("local"));
+    // local keeps Postfix's own defaults (2 at once, 1 recipient per delivery) under what is set.
+    assertEquals(new MtaConfig.DestinationLimits(1, 2, 1, Duration.ofSeconds(1)), q.limitsFor("local"));
     assertEquals(Duration.ofMillis(250), q.limitsFor("my-pipe").rateDelay());
     assertEquals(q.defaults(), q.limitsFor("virtual"));
   }
