@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A real dnsmasq as the node's name server, on a free loopback port (UDP and TCP), answering
@@ -51,23 +50,9 @@ public final class Dnsmasq implements AutoCloseable {
           "--conf-file=/dev/null", "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1",
           "--port=" + port, "--local=/" + localDomain + "/", "--log-queries", "--log-facility=-", "--local-ttl=0"));
       cmd.addAll(records);
-      Files.writeString(log, String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
-          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-      Process p = Exec.track(new ProcessBuilder(cmd)
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start());
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      Process p = Exec.daemon(cmd, log);
       // dnsmasq listens on TCP as well as UDP: a TCP connect says it is up.
-      while (!Ports.listening(port)) {
-        if (!p.isAlive() || System.nanoTime() > deadline) {
-          Exec.killTree(p);
-          throw new AssertionError("dnsmasq did not start on port " + port + ":\n"
-              + Files.readString(log, StandardCharsets.ISO_8859_1));
-        }
-        Ports.sleep(50);
-      }
+      Exec.awaitListening(p, "127.0.0.1", port, log);
       return new Dnsmasq(port, log, p);
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -59,11 +60,7 @@ public final class DovecotAuth implements AutoCloseable {
             chroot =
           }
           """.formatted(base));
-      Process p = Exec.track(new ProcessBuilder("dovecot", "-F", "-c", base.resolve("dovecot.conf").toString())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(base.resolve("dovecot.out").toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start());
+      Process p = Exec.daemon(List.of("dovecot", "-F", "-c", base.resolve("dovecot.conf").toString()), base.resolve("dovecot.out"));
       var dovecot = new DovecotAuth(base, testDir, p);
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
       while (!Files.exists(dovecot.socket())) {

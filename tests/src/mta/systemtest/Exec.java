@@ -1,10 +1,14 @@
 package mta.systemtest;
 
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -67,6 +71,33 @@ public final class Exec {
       text = out.toString(StandardCharsets.UTF_8);
     }
     return new Result(List.copyOf(command), finished ? p.exitValue() : -1, text, !finished);
+  }
+
+  /**
+   * Starts a daemon in the foreground with its output (and, first, its command line) appended
+   * to {@code log}, stdin from /dev/null, tracked for the exit-time reaper.
+   */
+  static Process daemon(List<String> command, Path log) throws IOException {
+    Files.writeString(log, String.join(" ", command) + "\n", StandardCharsets.UTF_8,
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    return track(new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .start());
+  }
+
+  /** Waits up to 10 s for {@code daemon} to listen on host:port; else kills it and fails with its log. */
+  static void awaitListening(Process daemon, String host, int port, Path log) throws IOException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!Ports.listening(host, port)) {
+      if (!daemon.isAlive() || System.nanoTime() > deadline) {
+        killTree(daemon);
+        throw new AssertionError(daemon.info().command().orElse("daemon") + " did not start on " + host + ":" + port
+            + ":\n" + Files.readString(log, StandardCharsets.ISO_8859_1));
+      }
+      Ports.sleep(50);
+    }
   }
 
   /** Registers a long-running process for the exit-time reaper. */

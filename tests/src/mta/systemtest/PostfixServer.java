@@ -100,11 +100,7 @@ public final class PostfixServer implements AutoCloseable {
         Files.createDirectories(base.resolve("spool"));
         Exec.Result check = Exec.run(List.of("/usr/sbin/postfix", "-c", base.toString(), "check"), Duration.ofSeconds(30));
         if (!Files.isDirectory(base.resolve("spool/private"))) throw new AssertionError("postfix check made no queue:\n" + check);
-        Process p = Exec.track(new ProcessBuilder("/usr/lib/postfix/sbin/master", "-c", base.toString(), "-d")
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(base.resolve("master.out").toFile()))
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-            .start());
+        Process p = Exec.daemon(List.of("/usr/lib/postfix/sbin/master", "-c", base.toString(), "-d"), base.resolve("master.out"));
         var server = new PostfixServer(base, testDir, port, p);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (!Ports.listening("127.0.0.1", port)) {

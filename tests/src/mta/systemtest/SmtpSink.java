@@ -65,22 +65,8 @@ public final class SmtpSink implements AutoCloseable {
       cmd.addAll(List.of("-c", "-h", "sink" + port + ".test", "-d", dumps + "/msg."));
       cmd.addAll(Arrays.asList(options));
       cmd.addAll(List.of(host + ":" + port, "128"));
-      Files.writeString(log, String.join(" ", cmd) + "\n", StandardCharsets.UTF_8,
-          java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-      Process p = Exec.track(new ProcessBuilder(cmd)
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-          .start());
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (!Ports.listening(host, port)) {
-        if (!p.isAlive() || System.nanoTime() > deadline) {
-          Exec.killTree(p);
-          throw new AssertionError("smtp-sink did not start on " + host + ":" + port + ":\n"
-              + Files.readString(log, StandardCharsets.ISO_8859_1));
-        }
-        Ports.sleep(50);
-      }
+      Process p = Exec.daemon(cmd, log);
+      Exec.awaitListening(p, host, port, log);
       return new SmtpSink(host, port, dumps, log, p);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
