@@ -342,17 +342,12 @@ public final class Message
    * Any other first command (a wake-up, a delivery agent, the operator) recovers as usual.
    */
   static Behavior<Command> create(EntityContext<Command> entity, QueueTimes times, Notices notices) {
-    return Behaviors.setup(ctx -> {
-      // Named up front: otherwise Pekko finds the logger's class by walking the stack, once
-      // per entity, and there is one entity per received message (1 % of the node's CPU).
-      ctx.setLoggerName(Message.class);
-      return Behaviors.withTimers(timers -> Behaviors.withStash(1, stash ->
-          Behaviors.receive(Command.class).onAnyMessage(first -> {
-            stash.stash(first);
-            boolean fresh = first instanceof Accept accept && !accept.resend();
-            return stash.unstashAll(new Message(entity, ctx, timers, times, notices, fresh));
-          }).build()));
-    });
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(1, stash ->
+        Behaviors.receive(Command.class).onAnyMessage(first -> {
+          stash.stash(first);
+          boolean fresh = first instanceof Accept accept && !accept.resend();
+          return stash.unstashAll(new Message(entity, ctx, timers, times, notices, fresh));
+        }).build())));
   }
 
   private final String queueId;
