@@ -12,6 +12,7 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=500 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0
+LATENCY="" LAT_N=3000 LAT_WARMUP="" LOAD=0.5 RATE="" PEAK_node="" PEAK_postfix="" NODES=1
 usage() {
   cat <<EOF
 usage: bench/run.sh [options]
@@ -28,6 +29,21 @@ usage: bench/run.sh [options]
   --deferred D        instead: the node alone with D messages deferred for a dead destination;
                       heap after a full GC and journal size, and the throughput of healthy
                       mail (-n messages) before and while they wait (see bench/README.md)
+  --latency           instead: accept latency (end of DATA to 250) at a fraction of peak load:
+                      throughput runs (-n) give each system's peak (median accepted/s), then
+                      runs of bench/AcceptLatency.java offer --load x that peak (each system
+                      x its own peak), open loop, -s sessions, --latency-n messages;
+                      p50/p90/p99/max of end of DATA to 250
+  --load F            fraction of the peak offered in --latency (default $LOAD)
+  --latency-n M       messages per latency run (default $LAT_N)
+  --latency-warmup M  smtp-source messages (full speed) before each latency run; default -w plus
+                      -n, so the system is as warm as at the end of a throughput run
+  --peak-node R, --peak-postfix R
+                      take that system's peak (msg/s) from here instead of measuring it
+  --rate R            offer R msg/s to both systems instead (no peak runs)
+  --nodes K           instead: K nodes in one cluster (needs --journal postgres) against one node,
+                      same journal, alternating; the load is split over the K nodes' SMTP ports
+                      (one smtp-source each, -n/K messages, -s/K sessions, started together)
 EOF
 }
 while [ $# -gt 0 ]; do
@@ -43,12 +59,31 @@ while [ $# -gt 0 ]; do
     --timeout) RUN_TIMEOUT="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --deferred) DEFERRED="$2"; ONLY=node; shift 2 ;;
+    --latency) LATENCY=1; shift ;;
+    --load) LOAD="$2"; shift 2 ;;
+    --latency-n) LAT_N="$2"; shift 2 ;;
+    --latency-warmup) LAT_WARMUP="$2"; shift 2 ;;
+    --peak-node) PEAK_node="$2"; shift 2 ;;
+    --peak-postfix) PEAK_postfix="$2"; shift 2 ;;
+    --rate) RATE="$2"; shift 2 ;;
+    --nodes) NODES="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
 done
 case "$JOURNAL" in h2|postgres) ;; *) echo "--journal h2|postgres" >&2; exit 2 ;; esac
 case "$ONLY" in ""|node|postfix) ;; *) echo "--only node|postfix" >&2; exit 2 ;; esac
+[[ "$NODES" =~ ^[1-9][0-9]?$ ]] || { echo "--nodes K: 1 to 99" >&2; exit 2; }
+if [ "$NODES" -gt 1 ]; then
+  [ "$JOURNAL" = postgres ] || { echo "bench: --nodes $NODES needs --journal postgres (a cluster shares one journal)" >&2; exit 2; }
+  [ -z "$LATENCY" ] && [ "$DEFERRED" -eq 0 ] && [ -z "$ONLY" ] || { echo "bench: --nodes goes with none of --latency, --deferred, --only" >&2; exit 2; }
+  [ "$SESSIONS" -ge "$NODES" ] && [ "$N" -ge "$NODES" ] || { echo "bench: --nodes $NODES needs -s and -n of at least $NODES" >&2; exit 2; }
+fi
+LAT_WARMUP=${LAT_WARMUP:-$(( WARMUP + N ))}
+if [ -n "$LATENCY" ]; then
+  awk -v f="$LOAD" 'BEGIN{exit !(f>0 && f<=1)}' || { echo "--load F: 0 < F <= 1" >&2; exit 2; }
+  [ "$DEFERRED" -eq 0 ] || { echo "bench: --latency or --deferred, not both" >&2; exit 2; }
+fi
 
 for b in /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/sbin/postfix; do
   [ -x "$b" ] || { echo "bench: $b missing (apt-get install postfix)" >&2; exit 1; }
@@ -60,9 +95,10 @@ chmod 755 "$W"
 HZ="$(getconf CLK_TCK)"
 now() { date +%s.%N; }
 log() { printf '%s %s\n' "$(date +%T)" "$*" >&2; }
+kv() { tr ' ' '\n' <"$2" | sed -n "s/^$1=//p" | head -1; } # key file: a value of AcceptLatency's key=value line
 
 # ---------------------------------------------------------------- processes we own
-SINK_PID="" NODE_PID="" PFX_ETC="" PFX_QUEUE=""
+SINK_PID="" NODE_PID="" NODE_PIDS=() PFX_ETC="" PFX_QUEUE=""
 cleanup() {
   set +e
   stop_node; stop_postfix; stop_sink
@@ -72,11 +108,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
+free_port() { # a free loopback port, never one handed out before in this invocation
   local p
   while :; do
     p=$(( 20000 + RANDOM % 40000 ))
-    ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
+    grep -qx "$p" "$W/ports" 2>/dev/null && continue
+    ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p" >>"$W/ports"; echo "$p"; return; }
   done
 }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -136,40 +173,85 @@ prepare_node() {
     pg_isready -q -h 127.0.0.1 || { echo "bench: PostgreSQL at 127.0.0.1:5432 is not up" >&2; exit 1; }
   fi
 }
-start_node() { # run-index -> SMTP_PORT, SYS_PID
-  local i=$1 d="$W/node-$1"
-  mkdir -p "$d"
-  SMTP_PORT=$(free_port)
-  local pg=""
+start_node() { # run-index -> SMTP_PORT, SYS_PID (one node)
+  start_nodes "$1" 1
+}
+start_cluster() { # run-index -> NODE_PORTS, SMTP_PORT and SYS_PID of the first ($NODES nodes)
+  start_nodes "$1" "$NODES"
+}
+# K nodes (K > 1: one Pekko cluster; the first node is the seed every node names, so it forms
+# the cluster and the others join it; no seed-only member), all started at once.
+start_nodes() { # run-index K -> NODE_PIDS, NODE_PORTS, NODE_DIRS, NODE_MGMT; SMTP_PORT, SYS_PID, NODE_PID of the first
+  local i=$1 k=$2 j pg="" seeds=""
   if [ "$JOURNAL" = postgres ]; then
     PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -qc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE; CREATE SCHEMA $PG_SCHEMA" test >/dev/null
     pg="persistence = \"postgres\"
   postgres { url = \"jdbc:postgresql://127.0.0.1:5432/test?currentSchema=$PG_SCHEMA\", user = \"postgres\", password = \"\" }"
   fi
-  cat >"$d/node.conf" <<EOF
+  local arts=()
+  NODE_PIDS=() NODE_PORTS=() NODE_DIRS=() NODE_MGMT=()
+  for j in $(seq 1 "$k"); do NODE_PORTS+=("$(free_port)"); arts+=("$(free_port)"); NODE_MGMT+=("$(free_port)"); done
+  [ "$k" -gt 1 ] && seeds="pekko.cluster.seed-nodes = [ \"pekko://mta@127.0.0.1:${arts[0]}\" ]"
+  for j in $(seq 1 "$k"); do
+    local d="$W/node-$i"; [ "$k" -gt 1 ] && d="$W/cluster-$i/node$j"
+    mkdir -p "$d"; NODE_DIRS+=("$d")
+    cat >"$d/node.conf" <<EOF
 mta {
-  myhostname = "bench-node.test"
+  myhostname = "bench-node$([ "$k" -gt 1 ] && echo "$j").test"
   mydestination = []
   relayhost = "[127.0.0.1]:$SINK_PORT"
-  listen.smtp = "127.0.0.1:$SMTP_PORT"
+  listen.smtp = "127.0.0.1:${NODE_PORTS[$((j-1))]}"
+  management.listen = "127.0.0.1:${NODE_MGMT[$((j-1))]}"
   data_directory = "$d/data"
   $pg
   ${NODE_CONF_EXTRA:-}
 }
 pekko.remote.artery.canonical.hostname = "127.0.0.1"
-pekko.remote.artery.canonical.port = $(free_port)
+pekko.remote.artery.canonical.port = ${arts[$((j-1))]}
+$seeds
 EOF
-  MTA_NO_BUILD=1 "$root/bin/mta" node --config "$d/node.conf" >"$d/node.log" 2>&1 </dev/null &
-  NODE_PID=$!; SYS_PID=$NODE_PID
-  await_listening "$SMTP_PORT" 120 "$NODE_PID" || { tail -40 "$d/node.log" >&2; echo "bench: node did not listen on $SMTP_PORT" >&2; exit 1; }
+    MTA_NO_BUILD=1 "$root/bin/mta" node --config "$d/node.conf" >"$d/node.log" 2>&1 </dev/null &
+    NODE_PIDS+=($!)
+  done
+  NODE_PID=${NODE_PIDS[0]}; SYS_PID=$NODE_PID; SMTP_PORT=${NODE_PORTS[0]}
+  for j in $(seq 0 $((k-1))); do
+    await_listening "${NODE_PORTS[$j]}" 120 "${NODE_PIDS[$j]}" || {
+      tail -40 "${NODE_DIRS[$j]}/node.log" >&2; echo "bench: node $((j+1)) did not listen on ${NODE_PORTS[$j]}" >&2; exit 1; }
+  done
+  [ "$k" -gt 1 ] || return 0
+  # SMTP listens before the node has joined: wait until the first node sees all K Up (Pekko
+  # Management's /cluster/members on the management endpoint), then until each node queues a
+  # message (the first ones may get 451 while sharding and the journal warm up).
+  local deadline=$(( $(date +%s) + 120 )) up=0
+  while :; do
+    up=$(curl -s -m 5 "http://127.0.0.1:${NODE_MGMT[0]}/cluster/members" 2>/dev/null | grep -o '"status" *: *"Up"' | wc -l) || up=0
+    [ "$up" -ge "$k" ] && break
+    [ "$(date +%s)" -ge "$deadline" ] && { echo "bench: only $up of $k nodes Up within 120 s" >&2; exit 1; }
+    sleep 0.5
+  done
+  for j in $(seq 0 $((k-1))); do
+    until "$JAVA_HOME/bin/java" "$root/bench/AcceptLatency.java" -n 1 -r 10 -s 1 -l 100 --timeout 30 \
+        127.0.0.1:"${NODE_PORTS[$j]}" >"$W/probe.out" 2>&1; do
+      [ "$(date +%s)" -ge "$deadline" ] && { cat "$W/probe.out" >&2; echo "bench: node $((j+1)) did not queue a message" >&2; exit 1; }
+      sleep 0.5
+    done
+  done
+  log "cluster of $k nodes Up, each queued a probe message"
 }
-stop_node() {
-  [ -n "$NODE_PID" ] || return 0
-  kill -TERM "$NODE_PID" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL "$NODE_PID" 2>/dev/null || true; wait "$NODE_PID" 2>/dev/null || true; NODE_PID=""
+stop_node() { # every node we started, in parallel: SIGTERM, kill -9 after 20 s
+  [ "${#NODE_PIDS[@]}" -gt 0 ] || return 0
+  local p alive
+  for p in "${NODE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do
+    alive=0; for p in "${NODE_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break; sleep 0.2
+  done
+  for p in "${NODE_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  NODE_PIDS=(); NODE_PID=""
 }
-node_cpu() { ticks "$NODE_PID"; }
+stop_cluster() { stop_node; }
+node_cpu() { local p t=0; for p in "${NODE_PIDS[@]}"; do t=$(( t + $(ticks "$p") )); done; echo "$t"; }
+cluster_cpu() { node_cpu; }
 
 # ---------------------------------------------------------------- stock Postfix, private instance
 start_postfix() { # run-index -> SMTP_PORT, SYS_PID
@@ -246,34 +328,88 @@ stop_postfix() {
 postfix_cpu() { tree_ticks "$SYS_PID"; }
 
 # ---------------------------------------------------------------- one measured run
-source_args() { # count
-  local a=(-s "$SESSIONS" -m "$1" -l "$SIZE" -f sender@client.test -t rcpt@example.net -M client.test)
+source_args() { # count [sessions]
+  local a=(-s "${2:-$SESSIONS}" -m "$1" -l "$SIZE" -f sender@client.test -t rcpt@example.net -M client.test)
   [ -n "$REUSE" ] && a+=(-d)
   echo "${a[@]}"
 }
-RESULTS="$W/results.tsv"
-: >"$RESULTS"
+# COUNT messages through the system with smtp-source; for a cluster split over its nodes' SMTP
+# ports (one smtp-source per node, COUNT/K messages and SESSIONS/K sessions each, started
+# together). The status is the last non-zero one of them.
+send_load() { # sys count outfile
+  local sys=$1 n=$2 out=$3
+  if [ "$sys" != cluster ]; then
+    # shellcheck disable=SC2046
+    timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$n") 127.0.0.1:"$SMTP_PORT" >"$out" 2>&1
+    return
+  fi
+  local k=${#NODE_PORTS[@]} j m s p pids=() rc=0
+  for j in $(seq 0 $((k-1))); do
+    m=$(( n / k + (j < n % k ? 1 : 0) )); s=$(( SESSIONS / k + (j < SESSIONS % k ? 1 : 0) ))
+    [ "$m" -gt 0 ] || continue
+    # shellcheck disable=SC2046
+    timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$m" "$s") 127.0.0.1:"${NODE_PORTS[$j]}" >"$out.node$((j+1))" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  cat "$out".node* >"$out" 2>/dev/null || true
+  return "$rc"
+}
+# The "status=sent" lines in each node's log (the node that held the Message entity when it
+# was delivered), as "node1=N node2=N ...".
+sent_lines() {
+  local j out=""
+  for j in "${!NODE_DIRS[@]}"; do out+="node$((j+1))=$(grep -c 'status=sent' "${NODE_DIRS[$j]}/node.log" || true) "; done
+  echo "${out% }"
+}
+warm_up() { # sys index [count] -> BASE (the sink's count before the measured batch)
+  local count=${3:-$WARMUP}
+  BASE=$(sink_count)
+  [ "$count" -gt 0 ] || return 0
+  local w0=$BASE
+  if [ "$1" = cluster ]; then
+    # A fresh cluster may answer 451 for a few seconds under load (smtp-source gives up at the
+    # first one), so its warm-up goes through AcceptLatency, which counts and goes on: each
+    # node count/K messages at once (-r far above what it takes), -s/K sessions.
+    local k=${#NODE_PORTS[@]} j pids=() ok=0 errs=0 v
+    for j in $(seq 0 $((k-1))); do
+      "$JAVA_HOME/bin/java" "$root/bench/AcceptLatency.java" -r 100000 -n $(( count / k )) -s $(( SESSIONS / k )) -l "$SIZE" \
+        --timeout "$RUN_TIMEOUT" 127.0.0.1:"${NODE_PORTS[$j]}" >"$W/$1-$2-warmup.node$((j+1))" 2>&1 &
+      pids+=($!)
+    done
+    for j in "${pids[@]}"; do wait "$j" || true; done
+    for j in $(seq 1 "$k"); do
+      v=$(kv ok "$W/$1-$2-warmup.node$j"); ok=$(( ok + ${v:-0} ))
+      v=$(kv errors "$W/$1-$2-warmup.node$j"); errs=$(( errs + ${v:-0} ))
+    done
+    [ "$errs" -eq 0 ] || log "$1 run $2: warm-up: $errs of $count refused ($(grep -h 'error x' "$W/$1-$2-warmup.node"* | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
+    count=$ok
+  else
+    send_load "$1" "$count" "$W/$1-$2-warmup.out" \
+      || log "$1 run $2: warm-up smtp-source failed: $(tail -3 "$W/$1-$2-warmup.out" | tr '\n' ' ')"
+  fi
+  await_sink $(( w0 + count )) "$RUN_TIMEOUT" || log "$1 run $2: warm-up not all delivered ($(( $(sink_count) - w0 ))/$count)"
+  sleep 0.5
+  BASE=$(sink_count)
+}
+RESULTS="$W/results.tsv" LATRES="$W/latency.tsv"
+: >"$RESULTS"; : >"$LATRES"
 run_once() { # system index
   local sys=$1 i=$2
   start_sink
-  if [ "$sys" = node ]; then start_node "$i"; else start_postfix "$i"; fi
-  local base=0
-  if [ "$WARMUP" -gt 0 ]; then
-    # shellcheck disable=SC2046
-    timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$WARMUP") 127.0.0.1:"$SMTP_PORT" >"$W/$sys-$i-warmup.out" 2>&1 \
-      || { log "$sys run $i: warm-up smtp-source failed: $(tail -3 "$W/$sys-$i-warmup.out")"; }
-    await_sink "$WARMUP" "$RUN_TIMEOUT" || log "$sys run $i: warm-up not all delivered ($(sink_count)/$WARMUP)"
-    base=$(sink_count)
-  fi
+  "start_$sys" "$i"
+  warm_up "$sys" "$i"; local base=$BASE spread0=""
+  [ "$sys" = cluster ] && spread0=$(sent_lines)
   local cpu0 t0 t1 t2 rc=0 cpu1 delivered_ok=1
-  cpu0=$(${sys}_cpu); t0=$(now)
-  # shellcheck disable=SC2046
-  timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$N") 127.0.0.1:"$SMTP_PORT" >"$W/$sys-$i.out" 2>&1 || rc=$?
+  cpu0=$("${sys}_cpu"); t0=$(now)
+  send_load "$sys" "$N" "$W/$sys-$i.out" || rc=$?
   t1=$(now)
-  await_sink $(( base + N )) "$RUN_TIMEOUT" || delivered_ok=0
-  t2=$(now); cpu1=$(${sys}_cpu)
+  # smtp-source gives up at the first unexpected reply (a 451, say): then not all N can
+  # arrive, so do not wait the whole run bound for them (the run counts as failed anyway)
+  await_sink $(( base + N )) "$([ "$rc" -eq 0 ] && echo "$RUN_TIMEOUT" || echo 30)" || delivered_ok=0
+  t2=$(now); cpu1=$("${sys}_cpu")
   local got=$(( $(sink_count) - base ))
-  if [ "$rc" -ne 0 ]; then log "$sys run $i: smtp-source exit $rc: $(tail -3 "$W/$sys-$i.out" | tr '\n' ' ')"; fi
+  if [ "$rc" -ne 0 ]; then log "$sys run $i: smtp-source exit $rc: $(grep -h . "$W/$sys-$i.out" | tail -3 | tr '\n' ' ')"; fi
   if [ "$delivered_ok" -ne 1 ]; then log "$sys run $i: only $got of $N delivered within ${RUN_TIMEOUT}s"; fi
   awk -v s="$sys" -v i="$i" -v n="$N" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$cpu0" -v c1="$cpu1" \
       -v hz="$HZ" -v ok=$(( rc == 0 && delivered_ok == 1 )) -v got="$got" 'BEGIN{
@@ -281,7 +417,39 @@ run_once() { # system index
     printf "%s\t%d\t%.1f\t%.1f\t%.3f\t%.1f\t%d\t%d\n", s, i, acc, del, t2-t0, cpu*1000000/n, ok, got }' >>"$RESULTS"
   tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-8s run %d: accepted %8.1f msg/s, delivered %8.1f msg/s (%.2f s), CPU %7.1f us/msg%s\n",
     $1, $2, $3, $4, $5, $6, ($7==1?"":"  [FAILED: "$8" delivered]")}'
-  if [ "$sys" = node ]; then stop_node; else stop_postfix; fi
+  if [ "$sys" = cluster ]; then
+    sleep 1 # the last status=sent lines reach the logs
+    # measured batch only: the counts now minus the counts after the warm-up
+    local spread; spread=$(paste -d' ' <(tr ' ' '\n' <<<"$spread0") <(sent_lines | tr ' ' '\n') \
+      | awk '{split($1,a,"="); split($2,b,"="); printf "%s%s=%d", (NR>1?" ":""), a[1], b[2]-a[2]}')
+    echo "$i $spread" >>"$W/spread.txt"
+    echo "           delivered (status=sent in each node's log, measured batch): $spread"
+  fi
+  "stop_$sys"
+  stop_sink
+}
+
+# ---------------------------------------------------------------- --latency: accept latency at a fixed rate
+latency_once() { # system index rate
+  local sys=$1 i=$2 rate=$3 rc=0 delivered_ok=1 out="$W/latency-$1-$2.out"
+  start_sink
+  "start_$sys" "$i"
+  warm_up "$sys" "$i" "$LAT_WARMUP"; local base=$BASE cpu0 cpu1
+  cpu0=$("${sys}_cpu")
+  local a=(-r "$rate" -n "$LAT_N" -s "$SESSIONS" -l "$SIZE" -f sender@client.test -t rcpt@example.net -M client.test --timeout "$RUN_TIMEOUT")
+  [ -n "$REUSE" ] && a+=(-d)
+  "$JAVA_HOME/bin/java" "$root/bench/AcceptLatency.java" "${a[@]}" 127.0.0.1:"$SMTP_PORT" >"$out" 2>"$out.err" || rc=$?
+  local ok; ok=$(kv ok "$out"); ok=${ok:-0}
+  await_sink $(( base + ok )) "$RUN_TIMEOUT" || delivered_ok=0
+  cpu1=$("${sys}_cpu")
+  [ "$rc" -eq 0 ] || log "$sys run $i: AcceptLatency exit $rc: $(tail -3 "$out.err" | tr '\n' ' ')"
+  [ "$delivered_ok" -eq 1 ] || log "$sys run $i: only $(( $(sink_count) - base )) of $ok delivered within ${RUN_TIMEOUT}s"
+  printf '%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n' "$sys" "$i" "$rate" "$(kv p50_ms "$out")" "$(kv p90_ms "$out")" \
+    "$(kv p99_ms "$out")" "$(kv max_ms "$out")" "$(kv lag_p99_ms "$out")" "$(kv rate_offered "$out")" "$ok" "$(kv errors "$out")" \
+    $(( rc == 0 && delivered_ok == 1 )) "$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$HZ" -v n="$LAT_N" 'BEGIN{printf "%.1f", (b-a)/hz*1000000/n}')" >>"$LATRES"
+  tail -1 "$LATRES" | awk -F'\t' '{printf "  %-8s run %d: %s msg/s asked (%s offered): accept latency p50 %s ms, p90 %s, p99 %s, max %s; lag p99 %s ms; %d ok, %s errors; CPU %s us/msg%s\n",
+    $1, $2, $3, $9, $4, $5, $6, $7, $8, $10, $11, $13, ($12==1?"":"  [FAILED]")}'
+  "stop_$sys"
   stop_sink
 }
 
@@ -344,37 +512,102 @@ if [ "$DEFERRED" -gt 0 ]; then
   prepare_node; deferred_run; exit 0
 fi
 
+# JAVA_HOME as bin/mta finds it (JDK 21+), for bench/AcceptLatency.java and jcmd.
+JAVA_HOME="$(prog=bench/run.sh; . "$root/bin/lib.sh" >/dev/null; echo "$JAVA_HOME")"
+[ -x "$JAVA_HOME/bin/java" ] || { echo "bench: no JDK 21+ found (set JAVA_HOME)" >&2; exit 1; }
+
 systems=()
-[ "$ONLY" != postfix ] && systems+=(node)
-[ "$ONLY" != node ] && systems+=(postfix)
+if [ "$NODES" -gt 1 ]; then
+  systems=(cluster node)
+else
+  [ "$ONLY" != postfix ] && systems+=(node)
+  [ "$ONLY" != node ] && systems+=(postfix)
+fi
 [ "$ONLY" != postfix ] && prepare_node
 
-echo "bench: $N messages x $SIZE bytes, $SESSIONS sessions$([ -n "$REUSE" ] && echo ', connections reused'), $RUNS runs each, warm-up $WARMUP; node journal: $JOURNAL; $(nproc) cores"
-t_start=$(date +%s)
-for i in $(seq 1 "$RUNS"); do
-  # alternate the order, so that neither side always runs on a warmer machine
-  if [ $(( i % 2 )) -eq 1 ]; then order=("${systems[@]}"); else order=(); for (( k=${#systems[@]}-1; k>=0; k-- )); do order+=("${systems[$k]}"); done; fi
-  for sys in "${order[@]}"; do run_once "$sys" "$i"; done
-done
-
+label() {
+  case "$1" in
+    node) echo "node ($JOURNAL journal)" ;;
+    cluster) echo "$NODES nodes ($JOURNAL journal)" ;;
+    postfix) echo "postfix $(postconf -h mail_version 2>/dev/null)" ;;
+  esac
+}
+# alternate the order, so that neither side always runs on a warmer machine
+alternating() { # function runs systems... : calls "function sys i" for each run i
+  local fn=$1 runs=$2 i k s; shift 2
+  local sys=("$@") order
+  for i in $(seq 1 "$runs"); do
+    if [ $(( i % 2 )) -eq 1 ]; then order=("${sys[@]}"); else order=(); for (( k=${#sys[@]}-1; k>=0; k-- )); do order+=("${sys[$k]}"); done; fi
+    for s in "${order[@]}"; do "$fn" "$s" "$i"; done
+  done
+}
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print "nan"} else if (NR%2) {print a[(NR+1)/2]} else {printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2} }'; }
 col() { awk -F'\t' -v s="$1" -v c="$2" '$1==s && $7==1 {print $c}' "$RESULTS" | median; }
-echo
-echo "medians over successful runs (accepted = smtp-source done; delivered = all $N counted by the sink):"
-printf '  %-22s %14s %14s %14s %6s\n' system "accepted/s" "delivered/s" "CPU us/msg" runs
-for sys in "${systems[@]}"; do
-  label=$sys; [ "$sys" = node ] && label="node ($JOURNAL journal)"; [ "$sys" = postfix ] && label="postfix $(postconf -h mail_version 2>/dev/null)"
-  okruns=$(awk -F'\t' -v s="$sys" '$1==s && $7==1' "$RESULTS" | wc -l)
-  printf '  %-22s %14s %14s %14s %3d/%d\n' "$label" "$(col "$sys" 3)" "$(col "$sys" 4)" "$(col "$sys" 6)" "$okruns" "$RUNS"
-done
-if [ "${#systems[@]}" -eq 2 ]; then
-  awk -v na="$(col node 3)" -v pa="$(col postfix 3)" -v nd="$(col node 4)" -v pd="$(col postfix 4)" \
-      -v nc="$(col node 6)" -v pc="$(col postfix 6)" 'BEGIN{
-    printf "  ratio node/postfix:   accepted %s, delivered %s, CPU per message %s\n",
-      (pa>0 && na>0) ? sprintf("%.2f", na/pa) : "n/a",
-      (pd>0 && nd>0) ? sprintf("%.2f", nd/pd) : "n/a",
-      (pc>0 && nc>0) ? sprintf("%.2f", nc/pc) : "n/a" }'
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a>0 && b>0) printf "%.2f", a/b; else printf "n/a" }'; }
+throughput_summary() { # systems...
+  echo
+  echo "medians over successful runs (accepted = smtp-source done; delivered = all $N counted by the sink):"
+  printf '  %-28s %14s %14s %14s %6s\n' system "accepted/s" "delivered/s" "CPU us/msg" runs
+  local sys okruns
+  for sys in "$@"; do
+    okruns=$(awk -F'\t' -v s="$sys" '$1==s && $7==1' "$RESULTS" | wc -l)
+    printf '  %-28s %14s %14s %14s %3d/%d\n' "$(label "$sys")" "$(col "$sys" 3)" "$(col "$sys" 4)" "$(col "$sys" 6)" "$okruns" "$RUNS"
+  done
+  if [ "$#" -eq 2 ]; then
+    printf '  ratio %s:   accepted %s, delivered %s, CPU per message %s\n' \
+      "$([ "$1" = cluster ] && echo "$NODES nodes / 1 node" || echo "$1/$2")" \
+      "$(ratio "$(col "$1" 3)" "$(col "$2" 3)")" "$(ratio "$(col "$1" 4)" "$(col "$2" 4)")" "$(ratio "$(col "$1" 6)" "$(col "$2" 6)")"
+  fi
+  if [ -s "$W/spread.txt" ]; then
+    echo "  delivery spread over the nodes (status=sent lines per node log, measured batches):"
+    sed 's/^\([0-9]*\) /    run \1: /' "$W/spread.txt"
+  fi
+}
+
+echo "bench: load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench: $N messages x $SIZE bytes, $SESSIONS sessions$([ -n "$REUSE" ] && echo ', connections reused'), $RUNS runs each, warm-up $WARMUP; node journal: $JOURNAL$([ "$NODES" -gt 1 ] && echo "; $NODES nodes in one cluster vs 1 node"); $(nproc) cores"
+t_start=$(date +%s)
+
+if [ -z "$LATENCY" ]; then
+  alternating run_once "$RUNS" "${systems[@]}"
+  throughput_summary "${systems[@]}"
+else
+  # Peak of each system: --rate (both), --peak-SYS, or the median accepted/s of throughput runs now.
+  measure=()
+  for sys in "${systems[@]}"; do
+    pk="PEAK_$sys"; [ -z "$RATE" ] && [ -z "${!pk}" ] && measure+=("$sys")
+  done
+  if [ "${#measure[@]}" -gt 0 ]; then
+    echo "peak load: throughput runs of $(printf '%s ' "${measure[@]}")(-n $N)"
+    alternating run_once "$RUNS" "${measure[@]}"
+    throughput_summary "${measure[@]}"
+    for sys in "${measure[@]}"; do printf -v "PEAK_$sys" '%s' "$(col "$sys" 3)"; done
+  fi
+  declare -A RATE_OF
+  echo
+  for sys in "${systems[@]}"; do
+    pk="PEAK_$sys"
+    if [ -n "$RATE" ]; then RATE_OF[$sys]=$RATE
+    else RATE_OF[$sys]=$(awk -v p="${!pk}" -v f="$LOAD" 'BEGIN{ if (p>0) printf "%.1f", p*f; else print "" }'); fi
+    [ -n "${RATE_OF[$sys]}" ] || { echo "bench: no peak for $sys (its throughput runs failed)" >&2; exit 1; }
+    echo "accept latency of $(label "$sys"): ${RATE_OF[$sys]} msg/s offered$([ -z "$RATE" ] && echo " = $LOAD x peak ${!pk} msg/s"), $LAT_N messages, $SESSIONS sessions, after $LAT_WARMUP warm-up messages"
+  done
+  latency_sys() { latency_once "$1" "$2" "${RATE_OF[$1]}"; }
+  alternating latency_sys "$RUNS" "${systems[@]}"
+  lcol() { awk -F'\t' -v s="$1" -v c="$2" '$1==s && $12==1 {print $c}' "$LATRES" | median; }
+  echo
+  echo "accept latency (end of DATA to 250), medians over successful runs:"
+  printf '  %-28s %9s %9s %9s %9s %9s %9s %11s %6s\n' system "msg/s" offered "p50 ms" "p90 ms" "p99 ms" "max ms" "lag p99 ms" runs
+  for sys in "${systems[@]}"; do
+    okruns=$(awk -F'\t' -v s="$sys" '$1==s && $12==1' "$LATRES" | wc -l)
+    printf '  %-28s %9s %9s %9s %9s %9s %9s %11s %3d/%d\n' "$(label "$sys")" "${RATE_OF[$sys]}" "$(lcol "$sys" 9)" \
+      "$(lcol "$sys" 4)" "$(lcol "$sys" 5)" "$(lcol "$sys" 6)" "$(lcol "$sys" 7)" "$(lcol "$sys" 8)" "$okruns" "$RUNS"
+  done
+  if [ "${#systems[@]}" -eq 2 ]; then
+    printf '  ratio node/postfix:   p50 %s, p90 %s, p99 %s\n' "$(ratio "$(lcol node 4)" "$(lcol postfix 4)")" \
+      "$(ratio "$(lcol node 5)" "$(lcol postfix 5)")" "$(ratio "$(lcol node 6)" "$(lcol postfix 6)")"
+  fi
 fi
-echo "bench: done in $(( $(date +%s) - t_start ))s"
-failed=$(awk -F'\t' '$7!=1' "$RESULTS" | wc -l)
+echo "bench: done in $(( $(date +%s) - t_start ))s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+failed=$(( $(awk -F'\t' '$7!=1' "$RESULTS" | wc -l) + $(awk -F'\t' '$12!=1' "$LATRES" | wc -l) ))
 [ "$failed" -eq 0 ]
