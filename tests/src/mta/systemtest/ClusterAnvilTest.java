@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -35,6 +36,9 @@ class ClusterAnvilTest extends ClusterTestSupport {
       }
       node2.awaitLog("warning: Connection concurrency limit exceeded: 3 from \\S+\\[127\\.0\\.0\\.1\\] for service smtp",
           Duration.ofSeconds(10));
+      // What mtactl cluster sharding region-stats Anvil shows: one client address, one entity.
+      var anvilShards = cluster.regionsWithEntities("Anvil");
+      assertEquals(1, anvilShards.values().stream().mapToInt(Set::size).sum(), anvilShards::toString);
 
       c1.ehlo("client.example");
       c2.ehlo("client.example");
