@@ -11,7 +11,7 @@ if [ -z "${BENCH_REAPER:-}" ] && command -v perl >/dev/null; then
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=500 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0
+N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=20000 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0
 LATENCY="" LAT_N=3000 LAT_WARMUP="" LOAD=0.5 RATE="" PEAK_node="" PEAK_postfix="" NODES=1
 usage() {
   cat <<EOF
@@ -252,6 +252,19 @@ stop_node() { # every node we started, in parallel: SIGTERM, kill -9 after 20 s
 stop_cluster() { stop_node; }
 node_cpu() { local p t=0; for p in "${NODE_PIDS[@]}"; do t=$(( t + $(ticks "$p") )); done; echo "$t"; }
 cluster_cpu() { node_cpu; }
+# CPU ticks of the nodes' JIT compiler threads (C1/C2 CompilerThread): how much of a run the
+# JVM spends compiling rather than handling mail (see "warm-up" in bench/README.md).
+jit_ticks() { # system
+  case "$1" in node|cluster) ;; *) echo 0; return ;; esac
+  local p f t=0
+  for p in "${NODE_PIDS[@]}"; do
+    for f in /proc/"$p"/task/*; do
+      [[ "$(cat "$f/comm" 2>/dev/null)" == C[12]\ CompilerThre* ]] || continue
+      t=$(( t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null || echo 0) ))
+    done
+  done
+  echo "$t"
+}
 
 # ---------------------------------------------------------------- stock Postfix, private instance
 start_postfix() { # run-index -> SMTP_PORT, SYS_PID
@@ -400,23 +413,24 @@ run_once() { # system index
   "start_$sys" "$i"
   warm_up "$sys" "$i"; local base=$BASE spread0=""
   [ "$sys" = cluster ] && spread0=$(sent_lines)
-  local cpu0 t0 t1 t2 rc=0 cpu1 delivered_ok=1
-  cpu0=$("${sys}_cpu"); t0=$(now)
+  local cpu0 t0 t1 t2 rc=0 cpu1 jit0 jit1 delivered_ok=1
+  cpu0=$("${sys}_cpu"); jit0=$(jit_ticks "$sys"); t0=$(now)
   send_load "$sys" "$N" "$W/$sys-$i.out" || rc=$?
   t1=$(now)
   # smtp-source gives up at the first unexpected reply (a 451, say): then not all N can
   # arrive, so do not wait the whole run bound for them (the run counts as failed anyway)
   await_sink $(( base + N )) "$([ "$rc" -eq 0 ] && echo "$RUN_TIMEOUT" || echo 30)" || delivered_ok=0
-  t2=$(now); cpu1=$("${sys}_cpu")
+  t2=$(now); cpu1=$("${sys}_cpu"); jit1=$(jit_ticks "$sys")
   local got=$(( $(sink_count) - base ))
   if [ "$rc" -ne 0 ]; then log "$sys run $i: smtp-source exit $rc: $(grep -h . "$W/$sys-$i.out" | tail -3 | tr '\n' ' ')"; fi
   if [ "$delivered_ok" -ne 1 ]; then log "$sys run $i: only $got of $N delivered within ${RUN_TIMEOUT}s"; fi
   awk -v s="$sys" -v i="$i" -v n="$N" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$cpu0" -v c1="$cpu1" \
-      -v hz="$HZ" -v ok=$(( rc == 0 && delivered_ok == 1 )) -v got="$got" 'BEGIN{
+      -v hz="$HZ" -v ok=$(( rc == 0 && delivered_ok == 1 )) -v got="$got" -v j="$(( jit1 - jit0 ))" 'BEGIN{
     acc=n/(t1-t0); del=n/(t2-t0); cpu=(c1-c0)/hz
-    printf "%s\t%d\t%.1f\t%.1f\t%.3f\t%.1f\t%d\t%d\n", s, i, acc, del, t2-t0, cpu*1000000/n, ok, got }' >>"$RESULTS"
-  tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-8s run %d: accepted %8.1f msg/s, delivered %8.1f msg/s (%.2f s), CPU %7.1f us/msg%s\n",
-    $1, $2, $3, $4, $5, $6, ($7==1?"":"  [FAILED: "$8" delivered]")}'
+    printf "%s\t%d\t%.1f\t%.1f\t%.3f\t%.1f\t%d\t%d\t%.1f\n", s, i, acc, del, t2-t0, cpu*1000000/n, ok, got,
+      (c1>c0 ? 100*j/(c1-c0) : 0) }' >>"$RESULTS"
+  tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-8s run %d: accepted %8.1f msg/s, delivered %8.1f msg/s (%.2f s), CPU %7.1f us/msg%s%s\n",
+    $1, $2, $3, $4, $5, $6, ($1=="postfix"?"":sprintf(" (JIT %.0f%%)", $9)), ($7==1?"":"  [FAILED: "$8" delivered]")}'
   if [ "$sys" = cluster ]; then
     sleep 1 # the last status=sent lines reach the logs
     # measured batch only: the counts now minus the counts after the warm-up
