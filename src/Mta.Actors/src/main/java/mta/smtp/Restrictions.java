@@ -532,7 +532,7 @@ public final class Restrictions implements SmtpChecks {
         case DEFER_IF_PERMIT -> deferIfPermit(450, "4.7.0", subject.rejected("defer_if_permit requested"));
         case DEFER_IF_REJECT -> deferIfReject(450, "4.7.0", subject.rejected("defer_if_reject requested"));
         case PERMIT_MYNETWORKS -> relay.permitMynetworks(state.client()) ? Status.OK : Status.DUNNO;
-        case PERMIT_SASL_AUTHENTICATED -> state.saslUsername() != null ? Status.OK : Status.DUNNO;
+        case PERMIT_SASL_AUTHENTICATED -> state.sasl() != null ? Status.OK : Status.DUNNO;
         case PERMIT_AUTH_DESTINATION -> rcpt != null && authorized(rcpt) ? Status.OK : Status.DUNNO;
         case REJECT_UNAUTH_DESTINATION, DEFER_UNAUTH_DESTINATION -> rcpt == null || authorized(rcpt) ? Status.DUNNO
             : builtin == Builtin.REJECT_UNAUTH_DESTINATION
@@ -782,8 +782,8 @@ public final class Restrictions implements SmtpChecks {
       attributes.put("size", Long.toString(state.messageSize()));
       attributes.put("etrn_domain", "");
       attributes.put("stress", "");
-      attributes.put("sasl_method", "");
-      attributes.put("sasl_username", state.saslUsername() == null ? "" : state.saslUsername());
+      attributes.put("sasl_method", state.sasl() == null ? "" : state.sasl().method());
+      attributes.put("sasl_username", state.sasl() == null ? "" : state.sasl().username());
       attributes.put("sasl_sender", "");
       attributes.put("ccert_subject", "");
       attributes.put("ccert_issuer", "");

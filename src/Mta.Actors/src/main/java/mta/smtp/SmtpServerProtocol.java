@@ -249,9 +249,8 @@ public final class SmtpServerProtocol {
   /** What the connect and HELO stages left for each transaction (smtpd_delay_reject = no). */
   private Verdict connectVerdict = Verdict.DUNNO;
   private Verdict heloVerdict = Verdict.DUNNO;
-  /** The SASL login name and mechanism (PLAIN, LOGIN) after a successful AUTH; else null. */
-  private String saslUsername;
-  private String saslMethod;
+  /** The SASL mechanism and login name after a successful AUTH; else null. */
+  private SmtpdState.SaslLogin sasl;
   /** RCPT commands of this client in anvil's interval, as of the last MAIL plus those since. */
   private int recipientRate;
 
@@ -313,12 +312,12 @@ public final class SmtpServerProtocol {
 
   /** The user the client authenticated as (SMTP AUTH), or null. */
   public String authenticatedUser() {
-    return saslUsername;
+    return sasl == null ? null : sasl.username();
   }
 
   /** The SASL mechanism of {@link #authenticatedUser()}, or null. */
   public String saslMethod() {
-    return saslMethod;
+    return sasl == null ? null : sasl.method();
   }
 
   /**
@@ -454,11 +453,11 @@ public final class SmtpServerProtocol {
     return switch (verb) {
       case "MAIL" -> settings.heloRequired() && heloName == null ? SEND_HELO_FIRST
           : security.tlsRequired() && !tlsActive ? STARTTLS_FIRST
-          : security.authRequired() && saslUsername == null ? AUTH_REQUIRED
+          : security.authRequired() && sasl == null ? AUTH_REQUIRED
           : phase instanceof Phase.MailGiven ? NESTED_MAIL : null;
       case "AUTH" -> security.sasl() == null ? NOT_IMPLEMENTED
           : !authOffered() ? AUTH_NOT_ENABLED
-          : saslUsername != null ? AUTH_TWICE
+          : sasl != null ? AUTH_TWICE
           : phase instanceof Phase.MailGiven ? AUTH_IN_TRANSACTION : null;
       case "RCPT" -> phase instanceof Phase.MailGiven ? null : NEED_MAIL;
       case "DATA" -> phase instanceof Phase.MailGiven(var tx)
@@ -501,7 +500,7 @@ public final class SmtpServerProtocol {
   /** HELO and EHLO: RFC 5321 §4.1.4 makes either one an implicit RSET. */
   private Step hello(String name, String newProtocol, Reply reply) {
     var helo = printable(name);
-    var state = new SmtpdState(where, client, helo, newProtocol, null, null, 0, saslUsername,
+    var state = new SmtpdState(where, client, helo, newProtocol, null, null, 0, sasl,
         improperPipelining, 0, null, false, connectVerdict.deferIfPermit());
     var verdict = checks.helo(state);
     if (verdict.reply() != null) {
@@ -710,8 +709,7 @@ public final class SmtpServerProtocol {
     tlsActive = true;
     heloName = null;
     protocol = "SMTP";
-    saslUsername = null;
-    saslMethod = null;
+    sasl = null;
     phase = IDLE;
     return new Step.StartTls(READY_TO_START_TLS);
   }
@@ -764,8 +762,7 @@ public final class SmtpServerProtocol {
   private Step verify(String mechanism, String user, String password) {
     try {
       if (password != null && !user.isEmpty() && security.sasl().verify(user, password)) {
-        saslUsername = printable(user);
-        saslMethod = mechanism;
+        sasl = new SmtpdState.SaslLogin(mechanism, printable(user));
         return new Step.Respond(AUTH_OK);
       }
     } catch (LookupFailure e) {
@@ -779,7 +776,7 @@ public final class SmtpServerProtocol {
   /** The protocol for the Received header: RFC 3848 adds S for TLS and A for AUTH to ESMTP. */
   private String receivedProtocol() {
     if (!protocol.equals("ESMTP")) return protocol;
-    return protocol + (tlsActive ? "S" : "") + (saslUsername != null ? "A" : "");
+    return protocol + (tlsActive ? "S" : "") + (sasl != null ? "A" : "");
   }
 
   private Step refuseMessage(Transaction tx, Reply reply) {
@@ -828,7 +825,7 @@ public final class SmtpServerProtocol {
   /** The session as the restrictions see it now. */
   private SmtpdState state(Transaction tx, MailAddress recipient, Reply deferIfPermit) {
     return new SmtpdState(where, client, heloName, protocol, tx == null ? null : tx.sender(), recipient,
-        tx == null ? 0 : tx.recipients().size(), saslUsername, improperPipelining, tx == null ? 0 : tx.size(),
+        tx == null ? 0 : tx.recipients().size(), sasl, improperPipelining, tx == null ? 0 : tx.size(),
         tx == null ? null : tx.instance(), tx != null && tx.discard(), deferIfPermit);
   }
 

@@ -14,7 +14,7 @@ import mta.mail.Reply;
  * @param sender null outside a transaction; {@link MailAddress#NULL_SENDER} for {@code <>}
  * @param recipient the recipient being checked (RCPT), or the only one (DATA); else null
  * @param recipientCount recipients accepted so far in this transaction
- * @param saslUsername the name the client authenticated as (SMTP AUTH); null if it has not
+ * @param sasl how the client authenticated (SMTP AUTH); null if it has not
  * @param improperPipelining the client sent commands ahead of replies without PIPELINING
  * @param messageSize the SIZE the client announced, 0 if none
  * @param instance one id per transaction, for policy servers
@@ -30,12 +30,15 @@ public record SmtpdState(
     MailAddress sender,
     MailAddress recipient,
     int recipientCount,
-    String saslUsername,
+    SaslLogin sasl,
     boolean improperPipelining,
     long messageSize,
     String instance,
     boolean discarded,
     Reply deferIfPermit) {
+
+  /** A successful SMTP AUTH: the mechanism (PLAIN, LOGIN) and the name the client logged in as. */
+  public record SaslLogin(String method, String username) {}
 
   /**
    * A log line as Postfix writes it for {@code action} (reject, hold, discard, warn...):

@@ -96,8 +96,12 @@ class PolicyServiceTest {
   private static final ClientInfo CLIENT = Policy.client("192.0.2.10", "mail.client.example");
 
   private static String rcpt(SmtpChecks checks, String sender, String recipient) {
+    return rcpt(checks, sender, recipient, null);
+  }
+
+  private static String rcpt(SmtpChecks checks, String sender, String recipient, SmtpdState.SaslLogin sasl) {
     var state = new SmtpdState("RCPT", CLIENT, "mail.client.example", "ESMTP", MailAddress.parse(sender),
-        Policy.rcpt(recipient), 0, null, false, 1234, "7e1.1", false, null);
+        Policy.rcpt(recipient), 0, sasl, false, 1234, "7e1.1", false, null);
     var verdict = checks.rcpt(state);
     return verdict.reply() == null ? "ok" : verdict.reply().oneLine();
   }
@@ -138,7 +142,17 @@ class PolicyServiceTest {
     assertEquals("b@example.net", request.get("recipient"));
     assertEquals("7e1.1", request.get("instance"));
     assertEquals("1234", request.get("size"));
+    assertEquals("", request.get("sasl_method"));
     assertEquals("", request.get("sasl_username"));
+  }
+
+  @Test
+  void theServerSeesTheSaslLogin() throws IOException {
+    var checks = greylisting("");
+    rcpt(checks, "a@remote.example", "<b@example.net>", new SmtpdState.SaslLogin("LOGIN", "alice"));
+    var request = greylister.requests.getFirst();
+    assertEquals("LOGIN", request.get("sasl_method"));
+    assertEquals("alice", request.get("sasl_username"));
   }
 
   @Test

@@ -204,7 +204,7 @@ class RestrictionsTest {
     var checks = checks("mta.smtpd_relay_restrictions = [ permit_sasl_authenticated, reject_unauth_destination ]");
     assertEquals("554 5.7.1 <b@elsewhere.example>: Relay access denied", rcpt(checks, "a@remote.example", "<b@elsewhere.example>"));
     var loggedIn = new SmtpdState("RCPT", STRANGER, "h", "ESMTP", MailAddress.parse("a@remote.example"),
-        MailAddress.parse("b@elsewhere.example"), 0, "alice", false, 0, "1", false, null);
+        MailAddress.parse("b@elsewhere.example"), 0, new SmtpdState.SaslLogin("PLAIN", "alice"), false, 0, "1", false, null);
     assertNull(checks.rcpt(loggedIn).reply());
   }
 
