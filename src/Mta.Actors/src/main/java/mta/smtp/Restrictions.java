@@ -788,9 +788,9 @@ public final class Restrictions implements SmtpChecks {
       attributes.put("ccert_subject", "");
       attributes.put("ccert_issuer", "");
       attributes.put("ccert_fingerprint", "");
-      attributes.put("encryption_protocol", "");
-      attributes.put("encryption_cipher", "");
-      attributes.put("encryption_keysize", "0");
+      attributes.put("encryption_protocol", state.tls() == null ? "" : state.tls().protocol());
+      attributes.put("encryption_cipher", state.tls() == null ? "" : state.tls().cipher());
+      attributes.put("encryption_keysize", state.tls() == null ? "0" : Integer.toString(state.tls().keysize()));
       attributes.put("policy_context", "");
       var action = server.query(attributes);
       return tableResult(server.name(), action != null ? action : settings.policyDefaultAction(), subject);

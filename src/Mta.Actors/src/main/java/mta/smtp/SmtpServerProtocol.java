@@ -251,6 +251,8 @@ public final class SmtpServerProtocol {
   private Verdict heloVerdict = Verdict.DUNNO;
   /** The SASL mechanism and login name after a successful AUTH; else null. */
   private SmtpdState.SaslLogin sasl;
+  /** The TLS session once its handshake is done; null before (or without) TLS. */
+  private SmtpdState.TlsSession tls;
   /** RCPT commands of this client in anvil's interval, as of the last MAIL plus those since. */
   private int recipientRate;
 
@@ -318,6 +320,11 @@ public final class SmtpServerProtocol {
   /** The SASL mechanism of {@link #authenticatedUser()}, or null. */
   public String saslMethod() {
     return sasl == null ? null : sasl.method();
+  }
+
+  /** The TLS handshake is done: restrictions and policy servers see the session from now on. */
+  public void tlsEstablished(SmtpdState.TlsSession session) {
+    tls = session;
   }
 
   /**
@@ -500,7 +507,7 @@ public final class SmtpServerProtocol {
   /** HELO and EHLO: RFC 5321 §4.1.4 makes either one an implicit RSET. */
   private Step hello(String name, String newProtocol, Reply reply) {
     var helo = printable(name);
-    var state = new SmtpdState(where, client, helo, newProtocol, null, null, 0, sasl,
+    var state = new SmtpdState(where, client, helo, newProtocol, null, null, 0, sasl, tls,
         improperPipelining, 0, null, false, connectVerdict.deferIfPermit());
     var verdict = checks.helo(state);
     if (verdict.reply() != null) {
@@ -825,7 +832,7 @@ public final class SmtpServerProtocol {
   /** The session as the restrictions see it now. */
   private SmtpdState state(Transaction tx, MailAddress recipient, Reply deferIfPermit) {
     return new SmtpdState(where, client, heloName, protocol, tx == null ? null : tx.sender(), recipient,
-        tx == null ? 0 : tx.recipients().size(), sasl, improperPipelining, tx == null ? 0 : tx.size(),
+        tx == null ? 0 : tx.recipients().size(), sasl, tls, improperPipelining, tx == null ? 0 : tx.size(),
         tx == null ? null : tx.instance(), tx != null && tx.discard(), deferIfPermit);
   }
 
@@ -845,7 +852,7 @@ public final class SmtpServerProtocol {
    */
   private void logReject(Reply reply, MailAddress sender, MailAddress recipient) {
     if (!log.isInfoEnabled()) return;
-    log.info(new SmtpdState(where, client, heloName, protocol, sender, recipient, 0, null, false, 0, null, false, null)
+    log.info(new SmtpdState(where, client, heloName, protocol, sender, recipient, 0, null, null, false, 0, null, false, null)
         .logLine("reject", reply.oneLine()));
   }
 }

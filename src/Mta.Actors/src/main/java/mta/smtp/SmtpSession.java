@@ -45,7 +45,7 @@ public final class SmtpSession {
   record TimedOut() implements Command {}
 
   /** @param description {@code TLSv1.3 with cipher ... (256/256 bits)} */
-  record TlsEstablished(String description) implements Command {}
+  record TlsEstablished(SmtpdState.TlsSession tls) implements Command {}
 
   record TlsFailed(String reason) implements Command {}
 
@@ -76,7 +76,7 @@ public final class SmtpSession {
   private SmtpServerProtocol protocol;
   private ClientInfo client;
   /** The cipher in use, for the Received header; null in plaintext. */
-  private String tls;
+  private SmtpdState.TlsSession tls;
   /** Before the greeting: anvil has not answered yet; postscreen_greet_wait has not passed yet. */
   private boolean counting;
   private boolean greetWaiting;
@@ -163,8 +163,9 @@ public final class SmtpSession {
   }
 
   private Behavior<Command> onTlsEstablished(TlsEstablished t) {
-    tls = t.description();
-    log.info("Anonymous TLS connection established from {}: {}", client, tls);
+    tls = t.tls();
+    protocol.tlsEstablished(tls);
+    log.info("Anonymous TLS connection established from {}: {}", client, tls.description());
     return SAME;
   }
 
@@ -221,7 +222,7 @@ public final class SmtpSession {
       write(protocol.onQueued(queueId), true);
       return SAME;
     }
-    var origin = new Cleanup.Origin(e.heloName(), client.hostname(), client.addressText(), e.protocol(), tls, user);
+    var origin = new Cleanup.Origin(e.heloName(), client.hostname(), client.addressText(), e.protocol(), tls == null ? null : tls.description(), user);
     Message.Accepted accepted;
     try {
       switch (services.cleanup().clean(queueId, e.envelope(), origin, e.content(), ZonedDateTime.now())) {

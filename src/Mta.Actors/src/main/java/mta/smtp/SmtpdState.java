@@ -15,6 +15,7 @@ import mta.mail.Reply;
  * @param recipient the recipient being checked (RCPT), or the only one (DATA); else null
  * @param recipientCount recipients accepted so far in this transaction
  * @param sasl how the client authenticated (SMTP AUTH); null if it has not
+ * @param tls the session's TLS (after STARTTLS, or from the start on a TLS port); null without
  * @param improperPipelining the client sent commands ahead of replies without PIPELINING
  * @param messageSize the SIZE the client announced, 0 if none
  * @param instance one id per transaction, for policy servers
@@ -31,6 +32,7 @@ public record SmtpdState(
     MailAddress recipient,
     int recipientCount,
     SaslLogin sasl,
+    TlsSession tls,
     boolean improperPipelining,
     long messageSize,
     String instance,
@@ -39,6 +41,14 @@ public record SmtpdState(
 
   /** A successful SMTP AUTH: the mechanism (PLAIN, LOGIN) and the name the client logged in as. */
   public record SaslLogin(String method, String username) {}
+
+  /** An established TLS session: protocol ({@code TLSv1.3}), cipher suite and its key size in bits. */
+  public record TlsSession(String protocol, String cipher, int keysize) {
+    /** As Postfix logs it and writes it into Received: {@code TLSv1.3 with cipher X (256/256 bits)}. */
+    public String description() {
+      return protocol + " with cipher " + cipher + " (" + keysize + "/" + keysize + " bits)";
+    }
+  }
 
   /**
    * A log line as Postfix writes it for {@code action} (reject, hold, discard, warn...):

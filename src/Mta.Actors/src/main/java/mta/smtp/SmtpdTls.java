@@ -47,9 +47,9 @@ record SmtpdTls(Level level, SslContext context) {
   }
 
   /** Postfix's words: {@code TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)}. */
-  static String describe(SSLSession session) {
+  static SmtpdState.TlsSession describe(SSLSession session) {
     var cipher = session.getCipherSuite();
     int bits = cipher.contains("_256_") || cipher.contains("CHACHA20") ? 256 : cipher.contains("_128_") ? 128 : 0;
-    return session.getProtocol() + " with cipher " + cipher + " (" + bits + "/" + bits + " bits)";
+    return new SmtpdState.TlsSession(session.getProtocol(), cipher, bits);
   }
 }

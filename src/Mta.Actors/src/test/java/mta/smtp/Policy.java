@@ -50,7 +50,7 @@ final class Policy {
 
   /** RCPT TO from {@code client}, after {@code HELO helo} and {@code MAIL FROM:<sender>}. */
   static SmtpdState rcptState(ClientInfo client, String helo, MailAddress sender, MailAddress recipient) {
-    return new SmtpdState("RCPT", client, helo, "ESMTP", sender, recipient, 0, null, false, 0, "1.1", false, null);
+    return new SmtpdState("RCPT", client, helo, "ESMTP", sender, recipient, 0, null, null, false, 0, "1.1", false, null);
   }
 
   /** The reply a RCPT gets, as one line, or "ok". */

@@ -96,12 +96,13 @@ class PolicyServiceTest {
   private static final ClientInfo CLIENT = Policy.client("192.0.2.10", "mail.client.example");
 
   private static String rcpt(SmtpChecks checks, String sender, String recipient) {
-    return rcpt(checks, sender, recipient, null);
+    return rcpt(checks, sender, recipient, null, null);
   }
 
-  private static String rcpt(SmtpChecks checks, String sender, String recipient, SmtpdState.SaslLogin sasl) {
+  private static String rcpt(SmtpChecks checks, String sender, String recipient, SmtpdState.SaslLogin sasl,
+      SmtpdState.TlsSession tls) {
     var state = new SmtpdState("RCPT", CLIENT, "mail.client.example", "ESMTP", MailAddress.parse(sender),
-        Policy.rcpt(recipient), 0, sasl, false, 1234, "7e1.1", false, null);
+        Policy.rcpt(recipient), 0, sasl, tls, false, 1234, "7e1.1", false, null);
     var verdict = checks.rcpt(state);
     return verdict.reply() == null ? "ok" : verdict.reply().oneLine();
   }
@@ -144,15 +145,22 @@ class PolicyServiceTest {
     assertEquals("1234", request.get("size"));
     assertEquals("", request.get("sasl_method"));
     assertEquals("", request.get("sasl_username"));
+    assertEquals("", request.get("encryption_protocol"));
+    assertEquals("", request.get("encryption_cipher"));
+    assertEquals("0", request.get("encryption_keysize"));
   }
 
   @Test
-  void theServerSeesTheSaslLogin() throws IOException {
+  void theServerSeesTheSaslLoginAndTheTlsSession() throws IOException {
     var checks = greylisting("");
-    rcpt(checks, "a@remote.example", "<b@example.net>", new SmtpdState.SaslLogin("LOGIN", "alice"));
+    rcpt(checks, "a@remote.example", "<b@example.net>", new SmtpdState.SaslLogin("LOGIN", "alice"),
+        new SmtpdState.TlsSession("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256));
     var request = greylister.requests.getFirst();
     assertEquals("LOGIN", request.get("sasl_method"));
     assertEquals("alice", request.get("sasl_username"));
+    assertEquals("TLSv1.3", request.get("encryption_protocol"));
+    assertEquals("TLS_AES_256_GCM_SHA384", request.get("encryption_cipher"));
+    assertEquals("256", request.get("encryption_keysize"));
   }
 
   @Test

@@ -204,7 +204,7 @@ class RestrictionsTest {
     var checks = checks("mta.smtpd_relay_restrictions = [ permit_sasl_authenticated, reject_unauth_destination ]");
     assertEquals("554 5.7.1 <b@elsewhere.example>: Relay access denied", rcpt(checks, "a@remote.example", "<b@elsewhere.example>"));
     var loggedIn = new SmtpdState("RCPT", STRANGER, "h", "ESMTP", MailAddress.parse("a@remote.example"),
-        MailAddress.parse("b@elsewhere.example"), 0, new SmtpdState.SaslLogin("PLAIN", "alice"), false, 0, "1", false, null);
+        MailAddress.parse("b@elsewhere.example"), 0, new SmtpdState.SaslLogin("PLAIN", "alice"), null, false, 0, "1", false, null);
     assertNull(checks.rcpt(loggedIn).reply());
   }
 
@@ -242,7 +242,7 @@ class RestrictionsTest {
   @Test
   void unauthPipelining() {
     var checks = checks("mta.smtpd_data_restrictions = [ reject_unauth_pipelining ]");
-    var state = new SmtpdState("DATA", STRANGER, "h", "SMTP", MailAddress.parse("a@b.example"), null, 2, null, true, 0, "1", false, null);
+    var state = new SmtpdState("DATA", STRANGER, "h", "SMTP", MailAddress.parse("a@b.example"), null, 2, null, null, true, 0, "1", false, null);
     assertEquals("503 5.5.0 <DATA>: Data command rejected: Improper use of SMTP command pipelining", checks.data(state).reply().oneLine());
   }
 
@@ -259,7 +259,7 @@ class RestrictionsTest {
   @Test
   void multiRecipientBounce() {
     var checks = checks("mta.smtpd_data_restrictions = [ reject_multi_recipient_bounce ]");
-    var state = new SmtpdState("DATA", STRANGER, "h", "ESMTP", MailAddress.NULL_SENDER, null, 2, null, false, 0, "1", false, null);
+    var state = new SmtpdState("DATA", STRANGER, "h", "ESMTP", MailAddress.NULL_SENDER, null, 2, null, null, false, 0, "1", false, null);
     assertEquals("550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce", checks.data(state).reply().oneLine());
   }
 
@@ -267,7 +267,7 @@ class RestrictionsTest {
   void endOfDataRestrictions() {
     var checks = checks("mta.smtpd_end_of_data_restrictions = [ \"check_sender_access inline:{ { big@remote.example=REJECT too much } }\" ]");
     var state = new SmtpdState("END-OF-MESSAGE", STRANGER, "h", "ESMTP", MailAddress.parse("big@remote.example"),
-        MailAddress.parse("b@example.net"), 1, null, false, 0, "1", false, null);
+        MailAddress.parse("b@example.net"), 1, null, null, false, 0, "1", false, null);
     assertEquals("554 5.7.1 <big@remote.example>: Sender address rejected: too much", checks.endOfData(state).reply().oneLine());
   }
 
@@ -346,7 +346,7 @@ class RestrictionsTest {
   @Test
   void withDelayRejectEarlierStagesWaitForRcpt() {
     var checks = checks("mta.smtpd_client_restrictions = [ reject ]");
-    var connect = new SmtpdState("CONNECT", STRANGER, null, "SMTP", null, null, 0, null, false, 0, null, false, null);
+    var connect = new SmtpdState("CONNECT", STRANGER, null, "SMTP", null, null, 0, null, null, false, 0, null, false, null);
     assertNull(checks.connect(connect).reply());
     assertFalse(rcpt(checks, "a@remote.example", "<b@example.net>").equals("ok"));
   }
@@ -354,7 +354,7 @@ class RestrictionsTest {
   @Test
   void withoutDelayRejectTheClientIsRefusedAtConnect() {
     var checks = checks("mta.smtpd_delay_reject = no\nmta.smtpd_client_restrictions = [ reject ]");
-    var connect = new SmtpdState("CONNECT", STRANGER, null, "SMTP", null, null, 0, null, false, 0, null, false, null);
+    var connect = new SmtpdState("CONNECT", STRANGER, null, "SMTP", null, null, 0, null, null, false, 0, null, false, null);
     assertEquals("554 5.7.1 <mail.client.example[192.0.2.10]>: Client host rejected: Access denied",
         checks.connect(connect).reply().oneLine());
   }
