@@ -177,7 +177,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   private final Map<Endpoint, ArrayDeque<ActorRef<SmtpConnection.Command>>> idle = new HashMap<>();
   /** Every live connection's destination, host and security. */
   private final Map<ActorRef<SmtpConnection.Command>, Endpoint> endpoints = new HashMap<>();
-  /** Connections told to quit (their cache time is up), open at the site until they are gone. */
+  /** Connections told to quit (their cache time is up) or whose session failed, open at the site until they are gone. */
   private final Set<ActorRef<SmtpConnection.Command>> closing = new HashSet<>();
   /** Jobs whose new connection waits until a connection to the same destination has quit (by route). */
   private final Map<String, ArrayDeque<Job>> awaitingClose = new HashMap<>();
@@ -499,7 +499,13 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   }
 
   private Behavior<Command> onJobDone(JobDone done) {
-    running.values().remove(done.job());
+    running.entrySet().stream().filter(e -> e.getValue() == done.job()).map(Map.Entry::getKey).findFirst()
+        .ifPresent(connection -> {
+          running.remove(connection);
+          // A session that failed closes next (SmtpConnection.failJob); until its socket is gone it
+          // is still a connection at the site, so it counts, and a new one for this destination waits.
+          if (!done.siteAnswered()) closing.add(connection);
+        });
     if (!done.siteAnswered() && done.results().isEmpty() && done.job().hasNextTarget()) {
       startJob(done.job().nextTarget());
       return this;
