@@ -327,6 +327,11 @@ public final class SmtpServerProtocol {
     tls = session;
   }
 
+  /** The TLS session (for the Received header), or null in plaintext. */
+  public SmtpdState.TlsSession tls() {
+    return tls;
+  }
+
   /**
    * {@code 220 myhostname ESMTP mta}, or the refusal of the client restrictions when they are
    * evaluated at connect time and refuse.

@@ -44,7 +44,6 @@ public final class SmtpSession {
 
   record TimedOut() implements Command {}
 
-  /** @param description {@code TLSv1.3 with cipher ... (256/256 bits)} */
   record TlsEstablished(SmtpdState.TlsSession tls) implements Command {}
 
   record TlsFailed(String reason) implements Command {}
@@ -75,8 +74,6 @@ public final class SmtpSession {
   private final SmtpServerProtocol.Security security;
   private SmtpServerProtocol protocol;
   private ClientInfo client;
-  /** The cipher in use, for the Received header; null in plaintext. */
-  private SmtpdState.TlsSession tls;
   /** Before the greeting: anvil has not answered yet; postscreen_greet_wait has not passed yet. */
   private boolean counting;
   private boolean greetWaiting;
@@ -163,9 +160,8 @@ public final class SmtpSession {
   }
 
   private Behavior<Command> onTlsEstablished(TlsEstablished t) {
-    tls = t.tls();
-    protocol.tlsEstablished(tls);
-    log.info("Anonymous TLS connection established from {}: {}", client, tls.description());
+    protocol.tlsEstablished(t.tls());
+    log.info("Anonymous TLS connection established from {}: {}", client, t.tls().description());
     return SAME;
   }
 
@@ -222,7 +218,9 @@ public final class SmtpSession {
       write(protocol.onQueued(queueId), true);
       return SAME;
     }
-    var origin = new Cleanup.Origin(e.heloName(), client.hostname(), client.addressText(), e.protocol(), tls == null ? null : tls.description(), user);
+    var tls = protocol.tls();
+    var origin = new Cleanup.Origin(e.heloName(), client.hostname(), client.addressText(), e.protocol(),
+        tls == null ? null : tls.description(), user);
     Message.Accepted accepted;
     try {
       switch (services.cleanup().clean(queueId, e.envelope(), origin, e.content(), ZonedDateTime.now())) {

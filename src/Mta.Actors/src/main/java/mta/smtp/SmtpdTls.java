@@ -46,7 +46,7 @@ record SmtpdTls(Level level, SslContext context) {
     }
   }
 
-  /** Postfix's words: {@code TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)}. */
+  /** The session's protocol, cipher and key size ({@link SmtpdState.TlsSession#description()} words them as Postfix does). */
   static SmtpdState.TlsSession describe(SSLSession session) {
     var cipher = session.getCipherSuite();
     int bits = cipher.contains("_256_") || cipher.contains("CHACHA20") ? 256 : cipher.contains("_128_") ? 128 : 0;
