@@ -3,6 +3,7 @@ package mta.queue;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The connections to one destination that delivery agents keep open, idle, between leases
@@ -40,18 +41,29 @@ final class CachedConnections<A> {
     return total;
   }
 
+  /** Takes one of the agent's idle connections, if it holds one. */
+  boolean takeFrom(A agent) {
+    int held = byAgent.getOrDefault(agent, 0);
+    if (held == 0) return false;
+    report(agent, held - 1);
+    return true;
+  }
+
   /**
    * One of {@code candidates} that holds an idle connection, which is counted as taken; null
    * when none holds one. They take turns: were it always the first, the others' connections
    * would wait out their cache time and close, and the work would gather on one node.
    */
   A take(List<A> candidates) {
+    return take(candidates, agent -> true);
+  }
+
+  /** As {@link #take(List)}, among the candidates that {@code accepts}. */
+  A take(List<A> candidates, Predicate<A> accepts) {
     for (int i = 0; i < candidates.size(); i++) {
       A agent = candidates.get(Math.floorMod(turn + i, candidates.size()));
-      int held = byAgent.getOrDefault(agent, 0);
-      if (held > 0) {
+      if (byAgent.getOrDefault(agent, 0) > 0 && accepts.test(agent) && takeFrom(agent)) {
         turn += i + 1;
-        report(agent, held - 1);
         return agent;
       }
     }

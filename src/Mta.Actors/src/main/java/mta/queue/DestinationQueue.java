@@ -25,6 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
@@ -49,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * dead site); the ready list and the leases are soft state that the Message entities
  * rebuild, since they hand out again whatever got no answer.
  *
- * <p>Leases go round robin to the delivery agents of all nodes (found through the
- * receptionist), so outbound work spreads over the cluster while the window stays one.
+ * <p>A lease goes to the delivery agent (found through the receptionist) of the message's
+ * home, the node that received it and holds its content ({@link LeaseRouting}); as every node
+ * takes mail in, outbound work spreads over the cluster while the window stays one.
  * A connection an agent keeps open, idle, after a lease ({@link CachedConnections}) is a
  * connection at the site too: it counts in the window, and the next lease goes to the agent
  * that holds it, so the limit holds for connections at the site, not only for deliveries.
@@ -163,10 +165,12 @@ public final class DestinationQueue
   private final Map<Long, Held> leases = new HashMap<>();
   private List<ActorRef<DeliveryAgent.Command>> agents = List.of();
   private final CachedConnections<ActorRef<DeliveryAgent.Command>> idle = new CachedConnections<>();
+  /** Each agent's node, as a home tag (QueueId): a message's lease goes to the agent of its home first. */
+  private final Map<ActorRef<DeliveryAgent.Command>, String> agentHomes = new HashMap<>();
+  private final LeaseRouting<ActorRef<DeliveryAgent.Command>> routing;
   /** Agents that declined a lease (their node is leaving) but are still listed: no leases for them. */
   private final Set<ActorRef<DeliveryAgent.Command>> leaving = new HashSet<>();
   private final Set<ActorRef<DeliveryAgent.Command>> watched = new HashSet<>();
-  private int nextAgent;
   /** Until the agents have said which leases they still hold, nothing new is granted. */
   private boolean adopting = true;
   private int reportsAwaited = -1;
@@ -183,6 +187,11 @@ public final class DestinationQueue
     this.ctx = ctx;
     this.sharding = ClusterSharding.get(ctx.getSystem());
     this.noReply = ctx.getSystem().ignoreRef();
+    var selfAddress = Cluster.get(ctx.getSystem()).selfMember().address();
+    this.routing = new LeaseRouting<>(idle, agent -> agentHomes.computeIfAbsent(agent, a -> {
+      var address = a.path().address();
+      return QueueId.homeTag(address.hasGlobalScope() ? address : selfAddress);
+    }));
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(DeliveryAgent.SERVICE_KEY,
         ctx.messageAdapter(Receptionist.Listing.class, AgentsChanged::new)));
     timers.startSingleTimer(AdoptionOver.class, new AdoptionOver(), ADOPTION_WAIT);
@@ -308,6 +317,7 @@ public final class DestinationQueue
   private Effect<Event, State> agentsChanged(AgentsChanged c) {
     agents = List.copyOf(c.listing().getServiceInstances(DeliveryAgent.SERVICE_KEY));
     leaving.retainAll(agents);
+    agentHomes.keySet().retainAll(agents);
     if (adopting && reportsAwaited < 0) {
       reportsAwaited = agents.size();
       var replyTo = ctx.getSelf();
@@ -389,30 +399,27 @@ public final class DestinationQueue
   }
 
   /**
-   * Grants leases while the window has room: first to agents that keep an idle connection
-   * here (no new connection at the site), then round robin over the agents of the cluster,
-   * as long as leases and idle connections together stay within the window; none while a
-   * rate delay runs (its timer pumps again).
+   * Grants leases while the window has room (LeaseRouting picks the message and the agent:
+   * the oldest, at home, over an idle connection where one is open), as long as leases and
+   * idle connections together stay within the window; none while a rate delay runs (its
+   * timer pumps again).
    */
   private void pump() {
     if (adopting || System.currentTimeMillis() < rateDelayedUntilMillis) return;
     var candidates = agents.stream().filter(a -> !leaving.contains(a)).toList();
-    if (candidates.isEmpty()) return;
-    while (leases.size() < feedback.window() && !ready.isEmpty()) {
-      var agent = idle.take(candidates);
-      if (agent == null) {
-        if (leases.size() + idle.total() >= feedback.window()) return;
-        agent = candidates.get(nextAgent++ % candidates.size());
-      }
-      var first = ready.entrySet().iterator().next();
-      var queueId = first.getKey();
+    while (leases.size() < feedback.window()) {
+      var grant = routing.next(ready, candidates, leases.size() + idle.total() < feedback.window());
+      if (grant == null) return;
+      var agent = grant.agent();
+      var queueId = grant.queueId();
+      var waiting = ready.get(queueId);
       var batch = new ArrayList<String>();
-      var it = first.getValue().iterator();
+      var it = waiting.iterator();
       while (it.hasNext() && batch.size() < limits.recipientLimit()) {
         batch.add(it.next());
         it.remove();
       }
-      if (first.getValue().isEmpty()) ready.remove(queueId);
+      if (waiting.isEmpty()) ready.remove(queueId);
       var lease = new Lease(nextLeaseId++, route, queueId, batch);
       leases.put(lease.id(), new Held(lease, agent));
       watch(agent);

@@ -27,6 +27,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -330,7 +331,10 @@ public final class Message
     var q = config.queue();
     var times = new QueueTimes(q.minimalBackoffTime(), q.maximalBackoffTime(), q.queueRunDelay(), q.maximalQueueLifetime(),
         q.delayWarningTime());
+    // At home: the node that received a message keeps it (MessageShards).
     ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx, times, notices))
+        .withMessageExtractor(MessageShards.<Command>extractor())
+        .withAllocationStrategy(new MessageShards.HomeAllocation(Cluster.get(system).selfMember().address()))
         .withStopMessage(new Stop()).withRole(MAIL_ROLE));
   }
 

@@ -8,6 +8,7 @@ import java.util.function.BiFunction;
 import mta.mail.Dsn;
 import mta.mail.MailAddress;
 import mta.routing.Route;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 
 /**
@@ -18,18 +19,20 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  */
 public final class Submission {
   private final ClusterSharding sharding;
+  private final String home;
   private final BiFunction<MailAddress, MailAddress, Route> router;
   private final Duration timeout;
 
   /** {@code router}: trivial-rewrite's resolve step, (sender, recipient) to route. */
-  public Submission(ClusterSharding sharding, BiFunction<MailAddress, MailAddress, Route> router, Duration timeout) {
-    this.sharding = sharding;
+  public Submission(ActorSystem<?> system, BiFunction<MailAddress, MailAddress, Route> router, Duration timeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.home = QueueId.homeTag(system);
     this.router = router;
     this.timeout = timeout;
   }
 
   public CompletionStage<String> submit(String sender, List<String> recipients, byte[] content) {
-    var queueId = QueueId.next();
+    var queueId = QueueId.next(home);
     var from = MailAddress.parse(sender);
     List<Message.RoutedRecipient> routed;
     try {

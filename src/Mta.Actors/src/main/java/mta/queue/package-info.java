@@ -53,9 +53,15 @@
  *	its leases are still under way before it grants more. An agent reports a lease done
  *	once the Message entity has recorded its results.
  *
+ *	Home: a message lives on the node that received it, named in its queue id (QueueId);
+ *	its shard is placed there (MessageShards), and its leases go to that node's agent first
+ *	(LeaseRouting), so its content stays on one node and only Enqueue, Deliver and
+ *	LeaseCompleted cross the cluster.
+ *
  *	Connections: the idle connections that agents keep to the destination
- *	(CachedConnections) count in the window beside the leases, and a lease goes first to an
- *	agent that holds one, so the window bounds the connections at the site, cluster-wide.
+ *	(CachedConnections) count in the window beside the leases, so the window bounds the
+ *	connections at the site, cluster-wide. A lease takes an idle connection where that keeps
+ *	the message at home, and any idle one when the window has no room for a new connection.
  *	An agent whose node is leaving hands its offered leases back and gets no more.
  * DURABILITY
  *	smtpd is answered 250 only when the Accepted event is in the journal. Every outcome is

@@ -30,6 +30,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import mta.queue.QueueId;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,7 +79,7 @@ public final class SmtpServer {
   public static Behavior<Command> create(MtaConfig config, EventLoopGroup loop) {
     return Behaviors.setup(ctx -> {
       var listeners = listeners(config);
-      var services = SmtpdServices.from(config, ClusterSharding.get(ctx.getSystem()));
+      var services = SmtpdServices.from(config, ClusterSharding.get(ctx.getSystem()), QueueId.homeTag(ctx.getSystem()));
       var self = ctx.getSelf();
       var timeout = config.smtpdTimeout().toMillis();
       listeners.forEach((service, listen) -> {

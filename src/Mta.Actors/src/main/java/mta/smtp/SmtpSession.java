@@ -208,7 +208,7 @@ public final class SmtpSession {
   }
 
   private Behavior<Command> enqueue(Step.Enqueue e) {
-    var queueId = QueueId.next();
+    var queueId = QueueId.next(services.home());
     var user = protocol.authenticatedUser();
     log.info("{}: client={}{}", queueId, client,
         user == null ? "" : ", sasl_method=" + protocol.saslMethod() + ", sasl_username=" + user);

@@ -20,6 +20,7 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
  * @param authOnlyWithTls {@code smtpd_tls_auth_only}
  * @param limits the per-client limits anvil counts for
  * @param anvil null when no limit is on
+ * @param home this node's home tag: queue ids made here name it ({@link mta.queue.QueueId})
  * @param headerSizeLimit {@code header_size_limit}: octets of one header field
  * @param processLimit {@code default_process_limit}: sessions of this node at once, all ports together
  */
@@ -32,6 +33,7 @@ record SmtpdServices(
     Cleanup cleanup,
     TransportResolver resolver,
     ClusterSharding sharding,
+    String home,
     Duration journalTimeout,
     ClientLimits limits,
     AnvilClient anvil,
@@ -42,7 +44,7 @@ record SmtpdServices(
   /** How long a session waits for anvil before it carries on without the limits. */
   private static final Duration ANVIL_TIMEOUT = Duration.ofSeconds(2);
 
-  static SmtpdServices from(MtaConfig config, ClusterSharding sharding) {
+  static SmtpdServices from(MtaConfig config, ClusterSharding sharding, String home) {
     var policy = PolicySettings.load(config);
     var c = config.config();
     var tls = SmtpdTls.from(c, !c.getString(SmtpServer.Service.SUBMISSIONS.key()).isBlank());
@@ -82,7 +84,7 @@ record SmtpdServices(
     int headerSizeLimit = c.getInt("mta.header_size_limit");
     if (headerSizeLimit < 1) throw policy.error("mta.header_size_limit", "must be positive, not " + headerSizeLimit);
     return new SmtpdServices(settings, tls, sasl, c.getBoolean("mta.smtpd_tls_auth_only"), checks, cleanup, resolver,
-        sharding, Duration.ofSeconds(15), limits, limits.any() ? AnvilClient.sharded(sharding, ANVIL_TIMEOUT) : null,
+        sharding, home, Duration.ofSeconds(15), limits, limits.any() ? AnvilClient.sharded(sharding, ANVIL_TIMEOUT) : null,
         pregreet, headerSizeLimit, processLimit);
   }
 

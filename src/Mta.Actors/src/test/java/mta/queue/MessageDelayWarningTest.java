@@ -66,7 +66,7 @@ class MessageDelayWarningTest {
     var system = cluster.kit.system();
     sharding = ClusterSharding.get(system);
     // Each recipient goes to smtp:[its domain], as a transport table with one line per domain would say.
-    var submission = new Submission(sharding,
+    var submission = new Submission(system,
         (sender, rcpt) -> new Route("smtp", "[" + rcpt.domain() + "]"), Duration.ofSeconds(10));
     var policy = new NotifyPolicy(Set.of(NotifyClass.DELAY), "postmaster@admin.test", "postmaster@admin.test",
         "delays@admin.test", "double-bounce@mx.test");

@@ -24,7 +24,7 @@ final class Policy {
       var file = Files.createTempFile("policy", ".conf");
       file.toFile().deleteOnExit();
       Files.writeString(file, "mta.myhostname = \"" + HOST + "\"\n" + hocon);
-      return SmtpdServices.from(MtaConfig.load(Optional.of(file)), null);
+      return SmtpdServices.from(MtaConfig.load(Optional.of(file)), null, "tst");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -20,7 +20,6 @@ import mta.dsn.NotifyClass;
 import mta.dsn.NotifyPolicy;
 import mta.routing.TransportResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import java.time.Clock;
 import mta.queue.QueueScanner;
 import mta.smtp.Restrictions;
@@ -65,7 +64,7 @@ final class Master {
   /** How mail made on this node (notices, forwarded copies) is routed and queued. */
   private static Submission submission(ActorSystem<?> system, MtaConfig config, PolicySettings policy) {
     var resolver = TransportResolver.from(config, policy);
-    return new Submission(ClusterSharding.get(system), (sender, rcpt) -> resolver.resolve(sender, rcpt).route(), Duration.ofSeconds(30));
+    return new Submission(system, (sender, rcpt) -> resolver.resolve(sender, rcpt).route(), Duration.ofSeconds(30));
   }
 
   /** The bounce daemon's part: who is told what, the reports, and how they are queued. */
