@@ -27,7 +27,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityContext;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -334,7 +333,7 @@ public final class Message
     // At home: the node that received a message keeps it (MessageShards).
     ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx, times, notices))
         .withMessageExtractor(MessageShards.<Command>extractor())
-        .withAllocationStrategy(new MessageShards.HomeAllocation(Cluster.get(system).selfMember().address()))
+        .withAllocationStrategy(new MessageShards.HomeAllocation())
         .withStopMessage(new Stop()).withRole(MAIL_ROLE));
   }
 

@@ -1,12 +1,18 @@
 package mta.queue;
 
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.ActorRef;
+import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.cluster.Cluster;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.ShardCoordinator;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.ShardingMessageExtractor;
@@ -66,32 +72,67 @@ final class MessageShards {
   }
 
   /**
-   * The coordinator's placement. {@code self} is the coordinator's own node: its own region
-   * comes with a local address, without host and port.
+   * The coordinator's placement, by the cluster's membership: only a node that is Up (not
+   * joining, leaving or exiting) gets shards, and shards go back home only while the cluster is
+   * settled (every member Up, none unreachable), as Pekko's least-shard strategy does, so a
+   * node that is leaving is not handed back the shards it is handing off.
    */
-  static final class HomeAllocation extends ShardCoordinator.AbstractShardAllocationStrategy {
-    private final Address self;
+  static final class HomeAllocation extends ShardCoordinator.AbstractShardAllocationStrategy
+      implements ShardCoordinator.ActorSystemDependentAllocationStrategy {
 
-    HomeAllocation(Address self) {
+    /** The nodes that are Up, and whether every member is Up and reachable. */
+    record Membership(Set<Address> up, boolean settled) {}
+
+    /** The coordinator's own node: its own region comes with a local address, without host and port. */
+    private Address self;
+    private Supplier<Membership> membership;
+
+    /** Started by the coordinator ({@link #start}). */
+    HomeAllocation() {}
+
+    HomeAllocation(Address self, Supplier<Membership> membership) {
       this.self = self;
+      this.membership = membership;
+    }
+
+    @Override
+    public void start(ActorSystem system) {
+      var cluster = Cluster.get(system);
+      self = cluster.selfAddress();
+      membership = () -> {
+        var state = cluster.state();
+        var up = new HashSet<Address>();
+        boolean settled = state.getUnreachable().isEmpty();
+        for (Member m : state.getMembers()) {
+          if (m.status() == MemberStatus.up()) up.add(m.address());
+          else settled = false;
+        }
+        return new Membership(up, settled);
+      };
     }
 
     @Override
     public Future<ActorRef> allocateShard(
         ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> currentShardAllocations) {
-      return Futures.successful(homeRegion(shardId, currentShardAllocations)
-          .orElseGet(() -> fewestShards(currentShardAllocations).orElse(requester)));
+      var regions = upRegions(currentShardAllocations, membership.get());
+      return Futures.successful(homeRegion(shardId, regions)
+          .or(() -> fewestShards(regions))
+          .or(() -> fewestShards(currentShardAllocations))
+          .orElse(requester));
     }
 
     @Override
     public Future<Set<String>> rebalance(
         Map<ActorRef, IndexedSeq<String>> currentShardAllocations, Set<String> rebalanceInProgress) {
+      var members = membership.get();
       var away = new HashSet<String>();
+      if (!members.settled()) return Futures.successful(away);
+      var regions = upRegions(currentShardAllocations, members);
       currentShardAllocations.forEach((region, shards) -> shards.foreach(shard -> {
         if (away.size() < MOVES_PER_ROUND && !rebalanceInProgress.contains(shard)) {
           var home = homeOfShard(shard);
-          if (home.isPresent() && !home.get().equals(tag(region))
-              && homeRegion(shard, currentShardAllocations).isPresent()) {
+          if (home.isPresent() && !home.get().equals(QueueId.homeTag(node(region)))
+              && homeRegion(shard, regions).isPresent()) {
             away.add(shard);
           }
         }
@@ -100,9 +141,17 @@ final class MessageShards {
       return Futures.successful(away);
     }
 
+    private Map<ActorRef, IndexedSeq<String>> upRegions(Map<ActorRef, IndexedSeq<String>> all, Membership members) {
+      var up = new HashMap<ActorRef, IndexedSeq<String>>();
+      all.forEach((region, shards) -> {
+        if (members.up().contains(node(region))) up.put(region, shards);
+      });
+      return up;
+    }
+
     private Optional<ActorRef> homeRegion(String shardId, Map<ActorRef, IndexedSeq<String>> regions) {
       return homeOfShard(shardId).flatMap(home -> regions.keySet().stream()
-          .filter(region -> home.equals(tag(region)))
+          .filter(region -> home.equals(QueueId.homeTag(node(region))))
           .min(Comparator.comparing(ActorRef::toString)));
     }
 
@@ -113,9 +162,9 @@ final class MessageShards {
           .map(Map.Entry::getKey);
     }
 
-    private String tag(ActorRef region) {
+    private Address node(ActorRef region) {
       var address = region.path().address();
-      return QueueId.homeTag(address.hasGlobalScope() ? address : self);
+      return address.hasGlobalScope() ? address : self;
     }
   }
 }

@@ -36,6 +36,14 @@ class MessageShardsTest {
   /** The coordinator runs on node 3: its own region has no host in its path. */
   private static ActorRef region3;
   private static MessageShards.HomeAllocation allocation;
+  private static MessageShards.HomeAllocation.Membership membership;
+  private static final MessageShards.HomeAllocation.Membership ALL_UP =
+      new MessageShards.HomeAllocation.Membership(Set.of(NODE1, NODE2, NODE3), true);
+
+  @org.junit.jupiter.api.BeforeEach
+  void allUp() {
+    membership = ALL_UP;
+  }
 
   @BeforeAll
   static void start() {
@@ -50,7 +58,7 @@ class MessageShardsTest {
     region2 = provider.resolveActorRef(NODE2 + "/system/sharding/Message");
     region3 = system.deadLetters();
     assertTrue(region3.path().address().hasLocalScope());
-    allocation = new MessageShards.HomeAllocation(NODE3);
+    allocation = new MessageShards.HomeAllocation(NODE3, () -> membership);
   }
 
   @AfterAll
@@ -96,6 +104,15 @@ class MessageShardsTest {
     var twoLeft = regions(Map.entry(region1, List.of("a", "b")), Map.entry(region3, List.of("c")));
     assertEquals(region3, await(allocation.allocateShard(region1, shardHomedAt(NODE2, 0), twoLeft)));
     assertEquals(region3, await(allocation.allocateShard(region1, "17", twoLeft)), "an id without a home likewise");
+  }
+
+  @Test
+  void aNodeThatIsNotUpGetsNoShardsNotEvenItsOwn() throws Exception {
+    membership = new MessageShards.HomeAllocation.Membership(Set.of(NODE1, NODE3), false); // node 2 is leaving
+    var all = regions(Map.entry(region1, List.of("a")), Map.entry(region2, List.of()), Map.entry(region3, List.of()));
+    assertEquals(region3, await(allocation.allocateShard(region2, shardHomedAt(NODE2, 3), all)));
+    var away = regions(Map.entry(region1, List.of(shardHomedAt(NODE2, 4))), Map.entry(region2, List.of()));
+    assertEquals(Set.of(), await(allocation.rebalance(away, Set.of())), "nothing moves while the membership changes");
   }
 
   @Test
