@@ -209,6 +209,7 @@ mta {
 pekko.remote.artery.canonical.hostname = "127.0.0.1"
 pekko.remote.artery.canonical.port = ${arts[$((j-1))]}
 $seeds
+${NODE_CONF_TOP:-}
 EOF
     MTA_NO_BUILD=1 "$root/bin/mta" node --config "$d/node.conf" >"$d/node.log" 2>&1 </dev/null &
     NODE_PIDS+=($!)
@@ -264,6 +265,19 @@ jit_ticks() { # system
     done
   done
   echo "$t"
+}
+
+# The nodes' CPU ticks by thread group ("group ticks" lines): thread names without their
+# numbers (pekko's dispatchers, db-N for H2, Netty's event loops, GC, the JIT compilers), so a
+# run shows where the node's time went, not only how much (printed after each node run).
+thread_ticks() { # system
+  case "$1" in node|cluster) ;; *) return ;; esac
+  local p f
+  for p in "${NODE_PIDS[@]}"; do
+    for f in /proc/"$p"/task/*; do
+      printf '%s\t%s\n' "$(cat "$f/comm" 2>/dev/null)" "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null || echo 0)"
+    done
+  done | awk -F'\t' '{g=$1; gsub(/[-_# ]?[0-9]+$/, "", g); gsub(/[0-9]+/, "N", g); t[g]+=$2} END{for (g in t) printf "%s\t%d\n", g, t[g]}'
 }
 
 # ---------------------------------------------------------------- stock Postfix, private instance
@@ -383,10 +397,11 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
   if [ "$1" = cluster ]; then
     # A fresh cluster may answer 451 for a few seconds under load (smtp-source gives up at the
     # first one), so its warm-up goes through AcceptLatency, which counts and goes on: each
-    # node count/K messages at once (-r far above what it takes), -s/K sessions.
+    # node gets count messages at once (-r far above what it takes), -s/K sessions, so each
+    # JVM of the cluster is as warm as the single node's.
     local k=${#NODE_PORTS[@]} j pids=() ok=0 errs=0 v
     for j in $(seq 0 $((k-1))); do
-      "$JAVA_HOME/bin/java" "$root/bench/AcceptLatency.java" -r 100000 -n $(( count / k )) -s $(( SESSIONS / k )) -l "$SIZE" \
+      "$JAVA_HOME/bin/java" "$root/bench/AcceptLatency.java" -r 100000 -n "$count" -s $(( SESSIONS / k )) -l "$SIZE" \
         --timeout "$RUN_TIMEOUT" 127.0.0.1:"${NODE_PORTS[$j]}" >"$W/$1-$2-warmup.node$((j+1))" 2>&1 &
       pids+=($!)
     done
@@ -414,6 +429,7 @@ run_once() { # system index
   warm_up "$sys" "$i"; local base=$BASE spread0=""
   [ "$sys" = cluster ] && spread0=$(sent_lines)
   local cpu0 t0 t1 t2 rc=0 cpu1 jit0 jit1 delivered_ok=1
+  thread_ticks "$sys" >"$W/$sys-$i.threads0"
   cpu0=$("${sys}_cpu"); jit0=$(jit_ticks "$sys"); t0=$(now)
   send_load "$sys" "$N" "$W/$sys-$i.out" || rc=$?
   t1=$(now)
@@ -421,6 +437,7 @@ run_once() { # system index
   # arrive, so do not wait the whole run bound for them (the run counts as failed anyway)
   await_sink $(( base + N )) "$([ "$rc" -eq 0 ] && echo "$RUN_TIMEOUT" || echo 30)" || delivered_ok=0
   t2=$(now); cpu1=$("${sys}_cpu"); jit1=$(jit_ticks "$sys")
+  thread_ticks "$sys" >"$W/$sys-$i.threads1"
   local got=$(( $(sink_count) - base ))
   if [ "$rc" -ne 0 ]; then log "$sys run $i: smtp-source exit $rc: $(grep -h . "$W/$sys-$i.out" | tail -3 | tr '\n' ' ')"; fi
   if [ "$delivered_ok" -ne 1 ]; then log "$sys run $i: only $got of $N delivered within ${RUN_TIMEOUT}s"; fi
@@ -431,6 +448,12 @@ run_once() { # system index
       (c1>c0 ? 100*j/(c1-c0) : 0) }' >>"$RESULTS"
   tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-8s run %d: accepted %8.1f msg/s, delivered %8.1f msg/s (%.2f s), CPU %7.1f us/msg%s%s\n",
     $1, $2, $3, $4, $5, $6, ($1=="postfix"?"":sprintf(" (JIT %.0f%%)", $9)), ($7==1?"":"  [FAILED: "$8" delivered]")}'
+  if [ -s "$W/$sys-$i.threads1" ]; then
+    # threads that ended during the run lose their ticks here; the total above has them
+    awk -F'\t' -v n="$N" -v hz="$HZ" 'NR==FNR{a[$1]=$2; next} {d=$2-a[$1]; if (d>0) print d*1000000/hz/n "\t" $1}' \
+      "$W/$sys-$i.threads0" "$W/$sys-$i.threads1" | sort -rn | head -8 \
+      | awk -F'\t' '{printf "%s%s %.0f", (NR>1?", ":"           CPU us/msg by thread: "), $2, $1} END{print ""}'
+  fi
   if [ "$sys" = cluster ]; then
     sleep 1 # the last status=sent lines reach the logs
     # measured batch only: the counts now minus the counts after the warm-up
