@@ -188,10 +188,8 @@ public final class DestinationQueue
     this.sharding = ClusterSharding.get(ctx.getSystem());
     this.noReply = ctx.getSystem().ignoreRef();
     var selfAddress = Cluster.get(ctx.getSystem()).selfMember().address();
-    this.routing = new LeaseRouting<>(idle, agent -> agentHomes.computeIfAbsent(agent, a -> {
-      var address = a.path().address();
-      return QueueId.homeTag(address.hasGlobalScope() ? address : selfAddress);
-    }));
+    this.routing = new LeaseRouting<>(idle,
+        agent -> agentHomes.computeIfAbsent(agent, a -> QueueId.homeTag(MessageShards.nodeOf(a.path(), selfAddress))));
     ctx.getSystem().receptionist().tell(Receptionist.subscribe(DeliveryAgent.SERVICE_KEY,
         ctx.messageAdapter(Receptionist.Listing.class, AgentsChanged::new)));
     timers.startSingleTimer(AdoptionOver.class, new AdoptionOver(), ADOPTION_WAIT);

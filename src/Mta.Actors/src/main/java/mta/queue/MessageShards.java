@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.apache.pekko.actor.ActorPath;
 import org.apache.pekko.actor.ActorRef;
 import org.apache.pekko.actor.ActorSystem;
 import org.apache.pekko.actor.Address;
@@ -50,6 +51,12 @@ final class MessageShards {
   static Optional<String> homeOfShard(String shardId) {
     int dash = shardId.indexOf('-');
     return dash > 0 ? Optional.of(shardId.substring(0, dash)) : Optional.empty();
+  }
+
+  /** The node an actor lives on: a reference to a local actor has no host in its path, it lives on {@code self}. */
+  static Address nodeOf(ActorPath actor, Address self) {
+    var address = actor.address();
+    return address.hasGlobalScope() ? address : self;
   }
 
   static <M> ShardingMessageExtractor<ShardingEnvelope<M>, M> extractor() {
@@ -163,8 +170,7 @@ final class MessageShards {
     }
 
     private Address node(ActorRef region) {
-      var address = region.path().address();
-      return address.hasGlobalScope() ? address : self;
+      return nodeOf(region.path(), self);
     }
   }
 }
