@@ -11,7 +11,7 @@ if [ -z "${BENCH_REAPER:-}" ] && command -v perl >/dev/null; then
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=20000 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0
+N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=60000 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0
 LATENCY="" LAT_N=3000 LAT_WARMUP="" LOAD=0.5 RATE="" PEAK_node="" PEAK_postfix="" NODES=1
 usage() {
   cat <<EOF
