@@ -267,17 +267,18 @@ jit_ticks() { # system
   echo "$t"
 }
 
-# The nodes' CPU ticks by thread group ("group ticks" lines): thread names without their
-# numbers (pekko's dispatchers, db-N for H2, Netty's event loops, GC, the JIT compilers), so a
-# run shows where the node's time went, not only how much (printed after each node run).
+# The nodes' CPU ticks by thread ("tid, group, ticks" lines; the group is the thread name
+# without its numbers: pekko's dispatchers, db-N for H2, Netty's event loops, GC, the JIT
+# compilers), so a run shows where the node's time went, not only how much (printed after
+# each node run).
 thread_ticks() { # system
   case "$1" in node|cluster) ;; *) return ;; esac
   local p f
   for p in "${NODE_PIDS[@]}"; do
     for f in /proc/"$p"/task/*; do
-      printf '%s\t%s\n' "$(cat "$f/comm" 2>/dev/null)" "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null || echo 0)"
+      printf '%s\t%s\t%s\n' "${f##*/}" "$(cat "$f/comm" 2>/dev/null)" "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null || echo 0)"
     done
-  done | awk -F'\t' '{g=$1; gsub(/[-_# ]?[0-9]+$/, "", g); gsub(/[0-9]+/, "N", g); t[g]+=$2} END{for (g in t) printf "%s\t%d\n", g, t[g]}'
+  done | awk -F'\t' '{g=$2; gsub(/[-_# ]?[0-9]+$/, "", g); gsub(/[0-9]+/, "N", g); print $1 "\t" g "\t" $3}'
 }
 
 # ---------------------------------------------------------------- stock Postfix, private instance
@@ -449,8 +450,9 @@ run_once() { # system index
   tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-8s run %d: accepted %8.1f msg/s, delivered %8.1f msg/s (%.2f s), CPU %7.1f us/msg%s%s\n",
     $1, $2, $3, $4, $5, $6, ($1=="postfix"?"":sprintf(" (JIT %.0f%%)", $9)), ($7==1?"":"  [FAILED: "$8" delivered]")}'
   if [ -s "$W/$sys-$i.threads1" ]; then
-    # threads that ended during the run lose their ticks here; the total above has them
-    awk -F'\t' -v n="$N" -v hz="$HZ" 'NR==FNR{a[$1]=$2; next} {d=$2-a[$1]; if (d>0) print d*1000000/hz/n "\t" $1}' \
+    # per thread: a thread started during the run counts whole; one that ended during it
+    # loses its ticks since the start (the total above has them)
+    awk -F'\t' -v n="$N" -v hz="$HZ" 'NR==FNR{a[$1]=$3; next} {t[$2]+=$3-a[$1]} END{for (g in t) if (t[g]>0) print t[g]*1000000/hz/n "\t" g}' \
       "$W/$sys-$i.threads0" "$W/$sys-$i.threads1" | sort -rn | head -8 \
       | awk -F'\t' '{printf "%s%s %.0f", (NR>1?", ":"           CPU us/msg by thread: "), $2, $1} END{print ""}'
   fi
