@@ -402,8 +402,9 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
     # JVM of the cluster is as warm as the single node's.
     local k=${#NODE_PORTS[@]} j pids=() ok=0 errs=0 v
     for j in $(seq 0 $((k-1))); do
+      # each node takes count messages, at a third of the speed: the bound grows with K
       "$JAVA_HOME/bin/java" "$root/bench/AcceptLatency.java" -r 100000 -n "$count" -s $(( SESSIONS / k )) -l "$SIZE" \
-        --timeout "$RUN_TIMEOUT" 127.0.0.1:"${NODE_PORTS[$j]}" >"$W/$1-$2-warmup.node$((j+1))" 2>&1 &
+        --timeout $(( RUN_TIMEOUT * k )) 127.0.0.1:"${NODE_PORTS[$j]}" >"$W/$1-$2-warmup.node$((j+1))" 2>&1 &
       pids+=($!)
     done
     for j in "${pids[@]}"; do wait "$j" || true; done
@@ -411,7 +412,7 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
       v=$(kv ok "$W/$1-$2-warmup.node$j"); ok=$(( ok + ${v:-0} ))
       v=$(kv errors "$W/$1-$2-warmup.node$j"); errs=$(( errs + ${v:-0} ))
     done
-    [ "$errs" -eq 0 ] || log "$1 run $2: warm-up: $errs of $count refused ($(grep -h 'error x' "$W/$1-$2-warmup.node"* | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
+    [ "$errs" -eq 0 ] || log "$1 run $2: warm-up: $errs of $(( count * k )) not accepted: refused, or not sent within $(( RUN_TIMEOUT * k )) s ($(grep -h 'error x' "$W/$1-$2-warmup.node"* | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
     count=$ok
   else
     send_load "$1" "$count" "$W/$1-$2-warmup.out" \
