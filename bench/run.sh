@@ -253,18 +253,11 @@ stop_node() { # every node we started, in parallel: SIGTERM, kill -9 after 20 s
 stop_cluster() { stop_node; }
 node_cpu() { local p t=0; for p in "${NODE_PIDS[@]}"; do t=$(( t + $(ticks "$p") )); done; echo "$t"; }
 cluster_cpu() { node_cpu; }
-# CPU ticks of the nodes' JIT compiler threads (C1/C2 CompilerThread): how much of a run the
-# JVM spends compiling rather than handling mail (see "warm-up" in bench/README.md).
-jit_ticks() { # system
-  case "$1" in node|cluster) ;; *) echo 0; return ;; esac
-  local p f t=0
-  for p in "${NODE_PIDS[@]}"; do
-    for f in /proc/"$p"/task/*; do
-      [[ "$(cat "$f/comm" 2>/dev/null)" == C[12]\ CompilerThre* ]] || continue
-      t=$(( t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null || echo 0) ))
-    done
-  done
-  echo "$t"
+# CPU ticks of the nodes' JIT compiler threads (C1/C2 CompilerThread, the group "CN
+# CompilerThre") between two thread_ticks snapshots: how much of a run the JVM spends
+# compiling rather than handling mail (see "warm-up" in bench/README.md).
+jit_ticks() { # threads0 threads1
+  awk -F'\t' 'NR==FNR{a[$1]=$3; next} $2 == "CN CompilerThre" {t+=$3-a[$1]} END{print t+0}' "$1" "$2"
 }
 
 # The nodes' CPU ticks by thread ("tid, group, ticks" lines; the group is the thread name
@@ -430,21 +423,21 @@ run_once() { # system index
   "start_$sys" "$i"
   warm_up "$sys" "$i"; local base=$BASE spread0=""
   [ "$sys" = cluster ] && spread0=$(sent_lines)
-  local cpu0 t0 t1 t2 rc=0 cpu1 jit0 jit1 delivered_ok=1
+  local cpu0 t0 t1 t2 rc=0 cpu1 delivered_ok=1
   thread_ticks "$sys" >"$W/$sys-$i.threads0"
-  cpu0=$("${sys}_cpu"); jit0=$(jit_ticks "$sys"); t0=$(now)
+  cpu0=$("${sys}_cpu"); t0=$(now)
   send_load "$sys" "$N" "$W/$sys-$i.out" || rc=$?
   t1=$(now)
   # smtp-source gives up at the first unexpected reply (a 451, say): then not all N can
   # arrive, so do not wait the whole run bound for them (the run counts as failed anyway)
   await_sink $(( base + N )) "$([ "$rc" -eq 0 ] && echo "$RUN_TIMEOUT" || echo 30)" || delivered_ok=0
-  t2=$(now); cpu1=$("${sys}_cpu"); jit1=$(jit_ticks "$sys")
+  t2=$(now); cpu1=$("${sys}_cpu")
   thread_ticks "$sys" >"$W/$sys-$i.threads1"
   local got=$(( $(sink_count) - base ))
   if [ "$rc" -ne 0 ]; then log "$sys run $i: smtp-source exit $rc: $(grep -h . "$W/$sys-$i.out" | tail -3 | tr '\n' ' ')"; fi
   if [ "$delivered_ok" -ne 1 ]; then log "$sys run $i: only $got of $N delivered within ${RUN_TIMEOUT}s"; fi
   awk -v s="$sys" -v i="$i" -v n="$N" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$cpu0" -v c1="$cpu1" \
-      -v hz="$HZ" -v ok=$(( rc == 0 && delivered_ok == 1 )) -v got="$got" -v j="$(( jit1 - jit0 ))" 'BEGIN{
+      -v hz="$HZ" -v ok=$(( rc == 0 && delivered_ok == 1 )) -v got="$got" -v j="$(jit_ticks "$W/$sys-$i.threads0" "$W/$sys-$i.threads1")" 'BEGIN{
     acc=n/(t1-t0); del=n/(t2-t0); cpu=(c1-c0)/hz
     printf "%s\t%d\t%.1f\t%.1f\t%.3f\t%.1f\t%d\t%d\t%.1f\n", s, i, acc, del, t2-t0, cpu*1000000/n, ok, got,
       (c1>c0 ? 100*j/(c1-c0) : 0) }' >>"$RESULTS"
