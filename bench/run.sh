@@ -395,7 +395,7 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
     # JVM of the cluster is as warm as the single node's.
     local k=${#NODE_PORTS[@]} j pids=() ok=0 errs=0 v
     for j in $(seq 0 $((k-1))); do
-      # each node takes count messages, at a third of the speed: the bound grows with K
+      # each of the K nodes takes count messages, at about 1/K of one node's speed: the bound grows with K
       "$JAVA_HOME/bin/java" "$root/bench/AcceptLatency.java" -r 100000 -n "$count" -s $(( SESSIONS / k )) -l "$SIZE" \
         --timeout $(( RUN_TIMEOUT * k )) 127.0.0.1:"${NODE_PORTS[$j]}" >"$W/$1-$2-warmup.node$((j+1))" 2>&1 &
       pids+=($!)
