@@ -191,6 +191,11 @@ start_nodes() { # run-index K -> NODE_PIDS, NODE_PORTS, NODE_DIRS, NODE_MGMT; SM
   local arts=()
   NODE_PIDS=() NODE_PORTS=() NODE_DIRS=() NODE_MGMT=()
   for j in $(seq 1 "$k"); do NODE_PORTS+=("$(free_port)"); arts+=("$(free_port)"); NODE_MGMT+=("$(free_port)"); done
+  # K nodes on one machine stand for K pods with a CPU limit of cores/K each: a JVM in such a
+  # pod sees ceil(cores/K) processors (its container support) and sizes its thread pools, GC
+  # and JIT by that, not by the whole machine.
+  local opts="${MTA_JAVA_OPTS:--Xms256m -Xmx1g}"
+  [ "$k" -gt 1 ] && opts="$opts -XX:ActiveProcessorCount=$(( ($(nproc) + k - 1) / k ))"
   [ "$k" -gt 1 ] && seeds="pekko.cluster.seed-nodes = [ \"pekko://mta@127.0.0.1:${arts[0]}\" ]"
   for j in $(seq 1 "$k"); do
     local d="$W/node-$i"; [ "$k" -gt 1 ] && d="$W/cluster-$i/node$j"
@@ -211,7 +216,7 @@ pekko.remote.artery.canonical.port = ${arts[$((j-1))]}
 $seeds
 ${NODE_CONF_TOP:-}
 EOF
-    MTA_NO_BUILD=1 "$root/bin/mta" node --config "$d/node.conf" >"$d/node.log" 2>&1 </dev/null &
+    MTA_JAVA_OPTS="$opts" MTA_NO_BUILD=1 "$root/bin/mta" node --config "$d/node.conf" >"$d/node.log" 2>&1 </dev/null &
     NODE_PIDS+=($!)
   done
   NODE_PID=${NODE_PIDS[0]}; SYS_PID=$NODE_PID; SMTP_PORT=${NODE_PORTS[0]}
