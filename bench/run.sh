@@ -265,18 +265,27 @@ jit_ticks() { # threads0 threads1
   awk -F'\t' 'NR==FNR{a[$1]=$3; next} $2 == "CN CompilerThre" {t+=$3-a[$1]} END{print t+0}' "$1" "$2"
 }
 
-# The nodes' CPU ticks by thread ("tid, group, ticks" lines; the group is the thread name
-# without its numbers: pekko's dispatchers, db-N for H2, Netty's event loops, GC, the JIT
-# compilers), so a run shows where the node's time went, not only how much (printed after
-# each node run).
+# The nodes' CPU ticks and context switches by thread ("tid, group, ticks, voluntary,
+# involuntary" lines; the group is the thread name without its numbers: pekko's dispatchers,
+# db-N for H2, Netty's event loops, GC, the JIT compilers), so a run shows where the node's time
+# went, not only how much, and how often its threads parked and woke (a voluntary switch is a
+# thread that ran out of work and parked) (printed after each node run).
 thread_ticks() { # system
   case "$1" in node|cluster) ;; *) return ;; esac
   local p f
   for p in "${NODE_PIDS[@]}"; do
-    for f in /proc/"$p"/task/*; do
-      printf '%s\t%s\t%s\n' "${f##*/}" "$(cat "$f/comm" 2>/dev/null)" "$(awk '{sub(/.*\) /, ""); print $12 + $13}' "$f/stat" 2>/dev/null || echo 0)"
-    done
-  done | awk -F'\t' '{g=$2; gsub(/[-_# ]?[0-9]+$/, "", g); gsub(/[0-9]+/, "N", g); print $1 "\t" g "\t" $3}'
+    for f in /proc/"$p"/task/*; do echo "$f"; done
+  done | awk '{
+    f = $0; c = ""; v = 0; w = 0; s = ""
+    getline c < (f "/comm"); close(f "/comm")
+    while ((getline l < (f "/status")) > 0) {
+      if (l ~ /^voluntary_ctxt_switches:/) { sub(/.*:[ \t]*/, "", l); v = l }
+      else if (l ~ /^nonvoluntary_ctxt_switches:/) { sub(/.*:[ \t]*/, "", l); w = l }
+    }
+    close(f "/status")
+    getline s < (f "/stat"); close(f "/stat"); sub(/.*\) /, "", s); split(s, a, " ")
+    g = c; gsub(/[-_# ]?[0-9]+$/, "", g); gsub(/[0-9]+/, "N", g); sub(/.*\//, "", f)
+    printf "%s\t%s\t%d\t%d\t%d\n", f, g, a[12] + a[13], v, w }'
 }
 
 # ---------------------------------------------------------------- stock Postfix, private instance
@@ -454,6 +463,11 @@ run_once() { # system index
     awk -F'\t' -v n="$N" -v hz="$HZ" 'NR==FNR{a[$1]=$3; next} {t[$2]+=$3-a[$1]} END{for (g in t) if (t[g]>0) print t[g]*1000000/hz/n "\t" g}' \
       "$W/$sys-$i.threads0" "$W/$sys-$i.threads1" | sort -rn | head -8 \
       | awk -F'\t' '{printf "%s%s %.0f", (NR>1?", ":"           CPU us/msg by thread: "), $2, $1} END{print ""}'
+    # context switches per message: how many times a message's work parked and woke a thread
+    awk -F'\t' -v n="$N" 'NR==FNR{v[$1]=$4; w[$1]=$5; next} {d=$4-v[$1]; V+=d; W+=$5-w[$1]; g[$2]+=d}
+      END{printf "           context switches per message: %.1f voluntary, %.1f involuntary; voluntary by thread:", V/n, W/n
+          for (k in g) if (g[k]/n >= 0.5) printf " %s %.1f", k, g[k]/n; print ""}' \
+      "$W/$sys-$i.threads0" "$W/$sys-$i.threads1"
   fi
   if [ "$sys" = cluster ]; then
     sleep 1 # the last status=sent lines reach the logs
