@@ -22,5 +22,7 @@ build() { (cd "$root" && "${MVN:-mvn}" -q -B -DskipTests install) && touch "$nod
 run_java() {
   local dir="$1" opts="$2"; shift 2
   [ "${MTA_LOG_FORMAT:-}" = json ] && opts="$opts -Dlogback.configurationFile=logback-json.xml"
-  exec "$JAVA_HOME/bin/java" $opts -cp "$dir/classes:$dir/lib/*" "$@"
+  # java.lang open: Pekko reads the virtual threads' scheduler for smtpd's dispatcher
+  # (hocon/mta-node.conf) and logs a warning at start without it.
+  exec "$JAVA_HOME/bin/java" --add-opens=java.base/java.lang=ALL-UNNAMED $opts -cp "$dir/classes:$dir/lib/*" "$@"
 }
