@@ -118,6 +118,12 @@ public final class SmtpSink implements AutoCloseable {
     }
   }
 
+  /**
+   * Dump files in the directory. smtp-sink creates a transaction's file at RCPT and removes it
+   * when the transaction ends without DATA (a rejected RCPT, then QUIT), so while a session is
+   * under way this can count a message that never arrives; {@link #countContaining} with
+   * something from the message's content cannot.
+   */
   public int count() {
     return messageFiles().size();
   }
