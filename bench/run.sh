@@ -192,8 +192,8 @@ start_nodes() { # run-index K -> NODE_PIDS, NODE_PORTS, NODE_DIRS, NODE_MGMT; SM
   NODE_PIDS=() NODE_PORTS=() NODE_DIRS=() NODE_MGMT=()
   for j in $(seq 1 "$k"); do NODE_PORTS+=("$(free_port)"); arts+=("$(free_port)"); NODE_MGMT+=("$(free_port)"); done
   # K nodes on one machine stand for K pods with a CPU limit of cores/K each: a JVM in such a
-  # pod sees ceil(cores/K) processors (its container support) and sizes its thread pools, GC
-  # and JIT by that, not by the whole machine.
+  # pod sees ceil(cores/K) processors (its container support) and sizes its dispatchers and
+  # chooses its GC by that, not by the whole machine.
   local opts="${MTA_JAVA_OPTS:--Xms256m -Xmx1g}"
   [ "$k" -gt 1 ] && opts="$opts -XX:ActiveProcessorCount=$(( ($(nproc) + k - 1) / k ))"
   [ "$k" -gt 1 ] && seeds="pekko.cluster.seed-nodes = [ \"pekko://mta@127.0.0.1:${arts[0]}\" ]"
