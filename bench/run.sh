@@ -537,7 +537,7 @@ deferred_run() {
     -t rcpt@dead.test -M client.test 127.0.0.1:"$SMTP_PORT" >"$W/deferred.out" 2>&1 || log "deferred load: smtp-source failed: $(tail -3 "$W/deferred.out")"
   t1=$(now)
   local deadline=$(( $(date +%s) + RUN_TIMEOUT ))
-  until [ "$(grep -c 'status=deferred' "$W/node-deferred/node.log")" -ge "$DEFERRED" ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 1; done
+  until [ "$(grep -c 'status=deferred' "$W/node-deferred/node.log")" -ge "$DEFERRED" ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 5; done
   local deferred_n; deferred_n=$(grep -c 'status=deferred' "$W/node-deferred/node.log")
   sleep 5
   local heap1; heap1=$(heap_used_kb)
