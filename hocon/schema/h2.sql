@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS "event_tag" (
   PRIMARY KEY("event_id", "tag"),
   CONSTRAINT "fk_event_journal" FOREIGN KEY("event_id") REFERENCES "event_journal"("ordering") ON DELETE CASCADE
 );
+-- The queue run finds due and finished messages by their tags (QueueDirectory).
+CREATE INDEX IF NOT EXISTS "event_tag_tag_idx" ON "event_tag" ("tag");
 CREATE TABLE IF NOT EXISTS "snapshot" (
   "persistence_id" VARCHAR(255) NOT NULL,
   "sequence_number" BIGINT NOT NULL,

@@ -28,6 +28,9 @@ CREATE TABLE event_tag (
   PRIMARY KEY ("event_id", "tag"),
   CONSTRAINT fk_event_journal FOREIGN KEY ("event_id") REFERENCES event_journal("ordering") ON DELETE CASCADE
 );
+-- The queue run finds due and finished messages by their tags (QueueDirectory).
+IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = 'event_tag_tag_idx')
+CREATE INDEX event_tag_tag_idx ON event_tag("tag");
 IF OBJECT_ID(N'snapshot', N'U') IS NULL
 CREATE TABLE snapshot (
   "persistence_id" NVARCHAR(255) NOT NULL,

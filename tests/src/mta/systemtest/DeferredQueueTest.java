@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Timeout;
  * (minimal_backoff_time 20s, well beyond the 3s queue run), its Message entities leave memory,
  * the queue sizes are counted without waking them, and when the retry falls due the queue run
  * wakes every one of them by its due tag and the mail goes out. Once on the embedded journal,
- * once on PostgreSQL (the queue run's SQL must hold on both).
+ * once on PostgreSQL (the queue run's SQL must hold on both; there, the journal is checked
+ * to be empty of them at the end).
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class DeferredQueueTest extends SystemTestSupport {
@@ -35,7 +36,11 @@ class DeferredQueueTest extends SystemTestSupport {
 
   @Test
   void onPostgres() throws Exception {
-    deferredMailSleepsThenGoesOut(node("deferred-pg").postgres(Postgres.url(Postgres.freshSchema("deferred_queue"))));
+    String schema = Postgres.freshSchema("deferred_queue");
+    deferredMailSleepsThenGoesOut(node("deferred-pg").postgres(Postgres.url(schema)));
+    // Delivered, so finished: the queue run removes their rows, found by the tag of their end.
+    awaitTrue(() -> Postgres.messageRows(schema) == 0, Duration.ofSeconds(15),
+        () -> Postgres.messageRows(schema) + " journal rows of finished messages left");
   }
 
   private void deferredMailSleepsThenGoesOut(NodeProcess.Builder builder) throws Exception {

@@ -182,7 +182,11 @@ public final class Message
    */
   public record DeliveryAttempted(List<RecipientResult> results, long atMillis, long sleepsUntilMillis) implements Event {}
 
-  /** Every recipient is final (or the operator deleted the message); the content can go. */
+  /**
+   * Every recipient is final (or the operator deleted the message); the content can go.
+   * Tagged {@link #FINISHED_TAG}, so the queue run finds the finished messages by an index
+   * instead of reading the whole journal.
+   */
   public record Completed() implements Event {}
 
   /**
@@ -552,15 +556,21 @@ public final class Message
     return state.held() || (sleepsUntil > 0 && sleepsUntil - now > times.queueRunDelay().toMillis());
   }
 
-  /** Tags an event that leaves the message asleep with the second it wakes (fixed width: sorts as text). */
+  /** The tag of a {@link Completed} event. It sorts before every due tag ("do" &lt; "du"). */
+  static final String FINISHED_TAG = "done";
+
+  /**
+   * Tags an event that leaves the message asleep with the second it wakes (fixed width: sorts
+   * as text), and the end of a message with {@link #FINISHED_TAG}.
+   */
   @Override
   public Set<String> tagsFor(Event event) {
-    long wakes = switch (event) {
-      case DeliveryAttempted a -> a.sleepsUntilMillis();
-      case DelayWarned w -> w.sleepsUntilMillis();
-      default -> 0;
+    return switch (event) {
+      case DeliveryAttempted a when a.sleepsUntilMillis() > 0 -> Set.of(dueTag(a.sleepsUntilMillis()));
+      case DelayWarned w when w.sleepsUntilMillis() > 0 -> Set.of(dueTag(w.sleepsUntilMillis()));
+      case Completed c -> Set.of(FINISHED_TAG);
+      default -> Set.of();
     };
-    return wakes > 0 ? Set.of(dueTag(wakes)) : Set.of();
   }
 
   /** {@code due:} and the epoch second, zero-padded to 11 digits, so tags compare as the times do. */

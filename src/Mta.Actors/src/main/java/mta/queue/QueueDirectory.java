@@ -6,6 +6,7 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -22,20 +23,35 @@ import java.util.concurrent.Executor;
  * queue id is never reused), so all its rows go, content included, as Postfix unlinks a
  * delivered message's queue file. Every other message is in the active queue, except one
  * that sleeps in the deferred queue: its latest attempt left every open recipient waiting
- * and was tagged with the time the first falls due ({@link Message#dueTag}). A queue run
- * wakes the active ones and the deferred ones that are due; the rest stay rows in the
- * journal, not entities in memory, as Postfix's qmgr only reads the deferred queue when its
- * files are due.
+ * and was tagged with the time the first falls due ({@link Message#dueTag}). A full queue
+ * run wakes the active ones and the deferred ones that are due; a due run only the deferred
+ * ones whose time came since the last run. The rest stay rows in the journal, not entities
+ * in memory, as Postfix's qmgr only reads the deferred queue when its files are due.
+ *
+ * <p>What a run reads: finished and due messages are found by their tags, through the tag
+ * index, so a due run costs what falls due, not what waits; only a full run, and the
+ * removal of untagged finished messages at start, read every message.
  */
 public final class QueueDirectory {
-  private static final String DELETE_FINISHED = """
-      DELETE FROM "event_journal" WHERE "persistence_id" IN (
-        SELECT "persistence_id" FROM "event_journal" WHERE "event_ser_manifest" = ?)""";
+  /** Finished messages, by the tag of their Completed event (an index lookup). */
+  private static final String FINISHED = """
+      SELECT k."persistence_id" FROM "event_journal" k
+      WHERE k."ordering" IN (SELECT t."event_id" FROM "event_tag" t WHERE t."tag" = ?)""";
+
+  /**
+   * Finished messages, by the manifest of their Completed event: a read of the whole journal,
+   * done once per start, for messages that completed before their Completed event was tagged.
+   */
+  private static final String FINISHED_UNTAGGED = """
+      SELECT "persistence_id" FROM "event_journal" WHERE "event_ser_manifest" = ?""";
+
+  private static final String DELETE_MESSAGE = """
+      DELETE FROM "event_journal" WHERE "persistence_id" = ?""";
 
   /**
    * Each message once (its event 1), unless a due tag later than now says it sleeps. A
    * message deferred again earlier than an older tag (an operator's flush) waits for the
-   * older one at most: a late retry, never a lost one.
+   * older one at most: a late retry, never a lost one. Reads every message of the journal.
    */
   private static final String TO_WAKE = """
       SELECT j."persistence_id" FROM "event_journal" j
@@ -43,6 +59,19 @@ public final class QueueDirectory {
         AND NOT EXISTS (
           SELECT 1 FROM "event_journal" k JOIN "event_tag" t ON t."event_id" = k."ordering"
           WHERE k."persistence_id" = j."persistence_id" AND t."tag" > ?)""";
+
+  /**
+   * The deferred messages that fell due in a span of time: a due tag in it (a range of the
+   * tag index), and none later than now. Written as IN, not as a join: H2 then reads the tag
+   * index first; given the join, it read every message (3.2 s against 0.05 s at 200,000).
+   * Only Message events carry due tags.
+   */
+  private static final String DUE = """
+      SELECT DISTINCT k."persistence_id" FROM "event_journal" k
+      WHERE k."ordering" IN (SELECT t."event_id" FROM "event_tag" t WHERE t."tag" > ? AND t."tag" <= ?)
+        AND NOT EXISTS (
+          SELECT 1 FROM "event_journal" l JOIN "event_tag" u ON u."event_id" = l."ordering"
+          WHERE l."persistence_id" = k."persistence_id" AND u."tag" > ?)""";
 
   /**
    * How many messages each queue holds, without waking one: on hold when a HeldMessage has
@@ -82,13 +111,28 @@ public final class QueueDirectory {
     return DriverManager.getConnection(db.getString("url"), db.getString("user"), db.getString("password"));
   }
 
-  /** Deletes the rows of every finished message; completes with how many rows went. */
-  CompletionStage<Integer> removeFinished() {
+  /**
+   * Deletes the rows of every finished message (the tags go with them: the foreign key
+   * cascades); completes with how many messages went. {@code untaggedToo}: also those whose
+   * Completed event has no tag, which reads the whole journal.
+   */
+  CompletionStage<Integer> removeFinished(boolean untaggedToo) {
     return query(conn -> {
-      try (var st = conn.prepareStatement(DELETE_FINISHED)) {
-        st.setString(1, Message.Completed.class.getName());
-        return st.executeUpdate();
+      var finished = new ArrayList<String>();
+      try (var st = conn.prepareStatement(untaggedToo ? FINISHED_UNTAGGED : FINISHED)) {
+        st.setString(1, untaggedToo ? Message.Completed.class.getName() : Message.FINISHED_TAG);
+        try (var rows = st.executeQuery()) {
+          while (rows.next()) finished.add(rows.getString(1));
+        }
       }
+      try (var st = conn.prepareStatement(DELETE_MESSAGE)) {
+        for (var id : finished) {
+          st.setString(1, id);
+          st.addBatch();
+        }
+        if (!finished.isEmpty()) st.executeBatch();
+      }
+      return finished.size();
     });
   }
 
@@ -124,16 +168,38 @@ public final class QueueDirectory {
     }, blocking);
   }
 
-  /** Opens a cursor over the queue ids a queue run at {@code nowMillis} wakes; read with {@link Cursor#next}. */
+  /**
+   * Opens a cursor over the queue ids a full queue run at {@code nowMillis} wakes: every
+   * message but the ones asleep; read with {@link Cursor#next}.
+   */
   Cursor toWake(long nowMillis) throws SQLException {
+    return cursor(TO_WAKE, st -> {
+      st.setString(1, PREFIX + "%");
+      st.setString(2, Message.dueTag(nowMillis));
+    });
+  }
+
+  /** Opens a cursor over the queue ids of the deferred messages that fell due after {@code sinceMillis}, up to {@code nowMillis}. */
+  Cursor dueSince(long sinceMillis, long nowMillis) throws SQLException {
+    return cursor(DUE, st -> {
+      st.setString(1, Message.dueTag(sinceMillis));
+      st.setString(2, Message.dueTag(nowMillis));
+      st.setString(3, Message.dueTag(nowMillis));
+    });
+  }
+
+  private interface Parameters {
+    void set(PreparedStatement st) throws SQLException;
+  }
+
+  private Cursor cursor(String sql, Parameters parameters) throws SQLException {
     var conn = connect();
     try {
       // PostgreSQL streams a result set only inside a transaction, with a fetch size.
       conn.setAutoCommit(false);
-      var st = conn.prepareStatement(TO_WAKE);
+      var st = conn.prepareStatement(sql);
       st.setFetchSize(1000);
-      st.setString(1, PREFIX + "%");
-      st.setString(2, Message.dueTag(nowMillis));
+      parameters.set(st);
       return new Cursor(conn, st, st.executeQuery());
     } catch (SQLException | RuntimeException e) {
       conn.close();

@@ -5,7 +5,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.apache.pekko.stream.javadsl.Source;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,10 +16,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The queue run: like Postfix's qmgr scanning its queue directories at start and every
  * {@code queue_run_delay}, this first removes finished messages from the journal, then wakes
- * each Message entity of the active queue and each deferred one that is due
- * ({@link QueueDirectory}), so mail whose entity is not running (after a crash, a restart,
- * passivation or a node's loss) is picked up again. Waking is idempotent. One scanner runs
- * per cluster (a cluster singleton).
+ * Message entities ({@link QueueDirectory}), so mail whose entity is not running (after a
+ * crash, a restart, passivation or a node's loss) is picked up again. Waking is idempotent.
+ * One scanner runs per cluster (a cluster singleton).
+ *
+ * <p>Most runs are due runs: they wake the deferred messages that fell due since the last
+ * run, found by their due tags, and cost what falls due, not what waits (a million deferred
+ * messages must not make every run read a million). A full run wakes every message that is
+ * not asleep: at start, after a node was lost (its messages' entities went with it), and
+ * once every {@link Runs#FULL_RUN_EVERY} for whatever else lost its entity.
  */
 public final class QueueScanner {
   private static final Logger log = LoggerFactory.getLogger("qmgr");
@@ -25,44 +33,108 @@ public final class QueueScanner {
 
   private record Scan() implements Command {}
 
-  private record ScanDone(long woken, Throwable failure) implements Command {}
+  private record NodeLost(ClusterEvent.MemberRemoved removed) implements Command {}
 
-  private QueueScanner() {}
+  private record ScanDone(long removed, long woken, Throwable failure) implements Command {}
+
+  /**
+   * Which run comes next. {@code dueSinceMillis}: a due run wakes what fell due after this;
+   * {@code lastFullMillis}: when the last full run started (0: none yet, so the next one
+   * also removes finished messages that have no tag); {@code fullOwed}: a node was lost, or
+   * none ran yet.
+   */
+  record Runs(long dueSinceMillis, long lastFullMillis, boolean fullOwed) {
+    /** A safety net: an entity passivated with a retry timer still running is found within this. */
+    static final Duration FULL_RUN_EVERY = Duration.ofHours(1);
+
+    static Runs atStart() {
+      return new Runs(0, 0, true);
+    }
+
+    boolean fullAt(long nowMillis) {
+      return fullOwed || nowMillis - lastFullMillis >= FULL_RUN_EVERY.toMillis();
+    }
+
+    boolean removesUntagged() {
+      return lastFullMillis == 0;
+    }
+
+    /**
+     * A run that started at {@code startedMillis} is done. The next due run reads from one
+     * queue run before that: a due tag whose write was under way while this run read is not
+     * missed, and a message woken twice only answers twice.
+     */
+    Runs ran(long startedMillis, boolean full, Duration queueRunDelay) {
+      return new Runs(startedMillis - queueRunDelay.toMillis(), full ? startedMillis : lastFullMillis, fullOwed && !full);
+    }
+
+    Runs nodeLost() {
+      return new Runs(dueSinceMillis, lastFullMillis, true);
+    }
+  }
+
+  private final ActorSystem<?> system;
+  private final ClusterSharding sharding;
+  private final QueueDirectory queue;
+  private final Duration queueRunDelay;
+
+  private QueueScanner(ActorSystem<?> system, QueueDirectory queue, Duration queueRunDelay) {
+    this.system = system;
+    this.sharding = ClusterSharding.get(system);
+    this.queue = queue;
+    this.queueRunDelay = queueRunDelay;
+  }
 
   public static Behavior<Command> create(Duration queueRunDelay, com.typesafe.config.Config journalDb) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(new Scan(), Duration.ZERO, queueRunDelay);
-      return idle(ctx.getSystem(), ClusterSharding.get(ctx.getSystem()), new QueueDirectory(journalDb,
-          ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking())));
+      Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
+          ctx.messageAdapter(ClusterEvent.MemberRemoved.class, NodeLost::new), ClusterEvent.MemberRemoved.class));
+      var queue = new QueueDirectory(journalDb, ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
+      return new QueueScanner(ctx.getSystem(), queue, queueRunDelay).idle(Runs.atStart());
     }));
   }
 
-  private static Behavior<Command> idle(ActorSystem<?> system, ClusterSharding sharding, QueueDirectory queue) {
+  private Behavior<Command> idle(Runs runs) {
     return Behaviors.receive(Command.class)
         .onMessage(Scan.class, scan -> Behaviors.setup(ctx -> {
-          var counted = queue.removeFinished()
+          long started = System.currentTimeMillis();
+          boolean full = runs.fullAt(started);
+          var done = queue.removeFinished(full && runs.removesUntagged())
               .thenCompose(removed -> Source.unfoldResource(
-                      () -> queue.toWake(System.currentTimeMillis()), QueueDirectory.Cursor::next, QueueDirectory.Cursor::close)
+                      () -> full ? queue.toWake(started) : queue.dueSince(runs.dueSinceMillis(), started),
+                      QueueDirectory.Cursor::next, QueueDirectory.Cursor::close)
                   // A gentle pace: a queue run must not starve the mail being received.
                   .throttle(2000, Duration.ofSeconds(1))
                   .runFold(0L, (n, id) -> {
                     sharding.entityRefFor(Message.ENTITY_TYPE_KEY, id).tell(new Message.Wake());
                     return n + 1;
-                  }, system));
-          ctx.pipeToSelf(counted, (n, failure) -> new ScanDone(n == null ? 0 : n, failure));
-          return scanning(system, sharding, queue);
+                  }, system)
+                  .thenApply(woken -> new ScanDone(removed, woken, null)));
+          ctx.pipeToSelf(done, (result, failure) -> failure == null ? result : new ScanDone(0, 0, failure));
+          return scanning(runs, started, full, false);
         }))
+        .onMessage(NodeLost.class, lost -> idle(runs.nodeLost()))
         .onMessage(ScanDone.class, done -> Behaviors.same())
         .build();
   }
 
-  private static Behavior<Command> scanning(ActorSystem<?> system, ClusterSharding sharding, QueueDirectory queue) {
+  /** {@code nodeLost}: a node was lost while this run read, maybe behind it: a full run is owed even after a full one. */
+  private Behavior<Command> scanning(Runs runs, long started, boolean full, boolean nodeLost) {
     return Behaviors.receive(Command.class)
         .onMessage(Scan.class, scan -> Behaviors.same())
+        .onMessage(NodeLost.class, lost -> scanning(runs, started, full, true))
         .onMessage(ScanDone.class, done -> {
-          if (done.failure() != null) log.warn("warning: queue scan failed: {}", done.failure().toString());
-          else log.debug("queue run: {} messages woken", done.woken());
-          return idle(system, sharding, queue);
+          if (done.failure() != null) {
+            // The same run comes again: a due run reads from where the failed one would have.
+            log.warn("warning: queue scan failed: {}", done.failure().toString());
+            return idle(nodeLost ? runs.nodeLost() : runs);
+          }
+          double seconds = (System.currentTimeMillis() - started) / 1000.0;
+          if (full) log.info("queue run: full, {} finished messages removed, {} messages woken, {} s", done.removed(), done.woken(), seconds);
+          else log.debug("queue run: {} finished messages removed, {} due messages woken, {} s", done.removed(), done.woken(), seconds);
+          var next = runs.ran(started, full, queueRunDelay);
+          return idle(nodeLost ? next.nodeLost() : next);
         })
         .build();
   }

@@ -67,9 +67,10 @@
  *	smtpd is answered 250 only when the Accepted event is in the journal. Every outcome is
  *	journaled before it is logged. A finished message is Completed; the queue run removes
  *	its rows (QueueDirectory), as Postfix unlinks a queue file. The queue run (QueueScanner,
- *	one per cluster) wakes the messages of the active queue and the deferred ones that are
- *	due, at start and every queue_run_delay, so mail whose entity is not running (a crash,
- *	a restart, a lost node) goes on.
+ *	one per cluster) wakes, every queue_run_delay, the deferred messages that fell due since
+ *	the last run (found by their due tags: a run costs what falls due, not what waits), and,
+ *	at start, after a node was lost and hourly, every message of the active queue too, so
+ *	mail whose entity is not running (a crash, a restart, a lost node) goes on.
  * DEFERRED QUEUE
  *	A message whose open recipients all wait for a retry more than a queue run away leaves
  *	memory (passivates); its last attempt carries a due tag (the second the first retry
