@@ -511,14 +511,14 @@ heap_used_kb() {
   "$JAVA_HOME/bin/jcmd" "$NODE_PID" GC.run >/dev/null 2>&1 || true
   "$JAVA_HOME/bin/jcmd" "$NODE_PID" GC.heap_info 2>/dev/null | grep -o 'used [0-9]*K' | head -1 | tr -dc 0-9
 }
-healthy_rate() { # label -> prints and sets RATE (delivered msg/s of N healthy messages)
-  local base t0 t1; base=$(sink_count); t0=$(now)
+healthy_rate() { # label [count, default N] -> prints and sets RATE (delivered msg/s of the healthy messages)
+  local base t0 t1 n=${2:-$N}; base=$(sink_count); t0=$(now)
   # shellcheck disable=SC2046
-  timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$N") 127.0.0.1:"$SMTP_PORT" >"$W/healthy-$1.out" 2>&1 \
+  timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$n") 127.0.0.1:"$SMTP_PORT" >"$W/healthy-$1.out" 2>&1 \
     || log "healthy $1: smtp-source failed: $(tail -3 "$W/healthy-$1.out" | tr '\n' ' ')"
-  await_sink $(( base + N )) "$RUN_TIMEOUT" || log "healthy $1: only $(( $(sink_count) - base )) of $N delivered"
-  t1=$(now); RATE=$(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n/(b-a)}')
-  printf '  healthy mail %-28s %8s msg/s delivered (%d messages)\n' "$1:" "$RATE" "$N"
+  await_sink $(( base + n )) "$RUN_TIMEOUT" || log "healthy $1: only $(( $(sink_count) - base )) of $n delivered"
+  t1=$(now); RATE=$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n/(b-a)}')
+  printf '  healthy mail %-28s %8s msg/s delivered (%d messages)\n' "$1:" "$RATE" "$n"
 }
 deferred_run() {
   JAVA_HOME="$(prog=bench/run.sh; . "$root/bin/lib.sh" >/dev/null; echo "$JAVA_HOME")"
@@ -530,7 +530,9 @@ deferred_run() {
   queue_run_delay = 30s"
   echo "bench: node ($JOURNAL journal), $DEFERRED messages x $SIZE bytes deferred for dead.test; healthy batches of $N; heap ${MTA_JAVA_OPTS:--Xms256m -Xmx1g}"
   start_sink; start_node deferred
-  healthy_rate "warm-up"; healthy_rate "before"; local before=$RATE
+  # As in the other modes, -w messages first: "before" is the node at steady state, not its JIT's first minutes.
+  if [ "$WARMUP" -gt 0 ]; then healthy_rate "warm-up" "$WARMUP"; fi
+  healthy_rate "before"; local before=$RATE
   local heap0; heap0=$(heap_used_kb)
   local t0 t1; t0=$(now)
   timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source -s "$SESSIONS" -m "$DEFERRED" -l "$SIZE" -f sender@client.test \
