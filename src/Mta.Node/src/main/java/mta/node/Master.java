@@ -85,8 +85,9 @@ final class Master {
       if (!bootstrap && system.settings().config().getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
-      // One event loop for all SMTP I/O of this node, in and out: a few threads, no thread per connection.
-      var loop = new NioEventLoopGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
+      // One event loop group for all SMTP I/O of this node, in and out: a thread per processor
+      // the JVM sees, as for the dispatchers, no thread per connection.
+      var loop = new NioEventLoopGroup(Runtime.getRuntime().availableProcessors());
 
       var policy = PolicySettings.load(config);
       var submission = submission(system, config, policy);
