@@ -75,6 +75,20 @@ class QueueDirectoryTest {
   }
 
   @Test
+  void manyAreReadAndDeletedAChunkAtATime() throws Exception {
+    for (int i = 0; i < 250; i++) {
+      message("finished" + i, event(ACCEPTED, null), event(COMPLETED, Message.FINISHED_TAG));
+      message("due" + i, event(ACCEPTED, null), event(ATTEMPTED, Message.dueTag(NOW - 10_000)));
+    }
+    var due = ids(queue.dueSince(NOW - 60_000, NOW));
+    assertEquals(251, due.size(), "250 and dueNow");
+    assertEquals(251, queue.removeFinished(false).toCompletableFuture().get(10, TimeUnit.SECONDS));
+    assertEquals(0, count("""
+        SELECT COUNT(*) FROM "event_journal" WHERE "persistence_id" LIKE 'Message|finished%'
+          AND "persistence_id" <> 'Message|finishedUntagged'"""), "every tagged finished message went");
+  }
+
+  @Test
   void theQueueSizesCountWithoutTheFinished() throws Exception {
     assertEquals(Map.of("active", 3L, "deferred", 2L), queue.sizes(NOW).toCompletableFuture().get(10, TimeUnit.SECONDS));
   }
