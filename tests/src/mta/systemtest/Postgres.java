@@ -46,22 +46,18 @@ public final class Postgres {
 
   /** The journal rows of Message entities in {@code schema}: 0 once the queue run removed every finished message. */
   public static long messageRows(String schema) {
-    try (Connection c = connect(); Statement s = c.createStatement();
-         var rs = s.executeQuery("SELECT count(*) FROM " + schema + ".event_journal WHERE persistence_id LIKE 'Message|%'")) {
-      rs.next();
-      return rs.getLong(1);
-    } catch (SQLException e) {
-      throw new AssertionError(e);
-    }
+    return count("SELECT count(*) FROM " + schema + ".event_journal WHERE persistence_id LIKE 'Message|%'");
   }
 
   /** The number of tables the node created in {@code schema}. */
   public static int tableCount(String schema) {
-    try (Connection c = connect(); Statement s = c.createStatement();
-         var rs = s.executeQuery("SELECT count(*) FROM information_schema.tables WHERE table_schema = '"
-             + schema + "'")) {
+    return (int) count("SELECT count(*) FROM information_schema.tables WHERE table_schema = '" + schema + "'");
+  }
+
+  private static long count(String sql) {
+    try (Connection c = connect(); Statement s = c.createStatement(); var rs = s.executeQuery(sql)) {
       rs.next();
-      return rs.getInt(1);
+      return rs.getLong(1);
     } catch (SQLException e) {
       throw new AssertionError(e);
     }
