@@ -101,6 +101,7 @@ final class Master {
           .withSettings(ClusterSingletonSettings.create(system).withRole(Message.MAIL_ROLE)));
       var smtpd = ctx.spawn(SmtpServer.create(config, loop), "smtpd");
       ManagementServer.start(system, config);
+      JournalCompaction.start(system, config);
       if (bootstrap) {
         // Cluster Bootstrap (deploy/k8s): peers come from discovery, the lowest one forms the
         // cluster. After the management routes exist: they tell it its own contact point.
