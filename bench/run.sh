@@ -12,7 +12,7 @@ fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=60000 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0
-LATENCY="" LAT_N=3000 LAT_WARMUP="" LOAD=0.5 RATE="" PEAK_node="" PEAK_postfix="" NODES=1
+LATENCY="" LAT_N=3000 LAT_WARMUP="" LOAD=0.5 RATE="" PEAK_node="" PEAK_postfix="" NODES=1 APART=""
 usage() {
   cat <<EOF
 usage: bench/run.sh [options]
@@ -44,6 +44,9 @@ usage: bench/run.sh [options]
   --nodes K           instead: K nodes in one cluster (needs --journal postgres) against one node,
                       same journal, alternating; the load is split over the K nodes' SMTP ports
                       (one smtp-source each, -n/K messages, -s/K sessions, started together)
+  --apart             with --nodes K: also K nodes apart (each its own one-node cluster and
+                      journal schema, the same load split), so the cluster's cost shows apart
+                      from that of K JVMs sharing the machine
 EOF
 }
 while [ $# -gt 0 ]; do
@@ -67,6 +70,7 @@ while [ $# -gt 0 ]; do
     --peak-postfix) PEAK_postfix="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
     --nodes) NODES="$2"; shift 2 ;;
+    --apart) APART=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -79,6 +83,7 @@ if [ "$NODES" -gt 1 ]; then
   [ -z "$LATENCY" ] && [ "$DEFERRED" -eq 0 ] && [ -z "$ONLY" ] || { echo "bench: --nodes goes with none of --latency, --deferred, --only" >&2; exit 2; }
   [ "$SESSIONS" -ge "$NODES" ] && [ "$N" -ge "$NODES" ] || { echo "bench: --nodes $NODES needs -s and -n of at least $NODES" >&2; exit 2; }
 fi
+[ -z "$APART" ] || [ "$NODES" -gt 1 ] || { echo "bench: --apart goes with --nodes K" >&2; exit 2; }
 LAT_WARMUP=${LAT_WARMUP:-$(( WARMUP + N ))}
 if [ -n "$LATENCY" ]; then
   awk -v f="$LOAD" 'BEGIN{exit !(f>0 && f<=1)}' || { echo "--load F: 0 < F <= 1" >&2; exit 2; }
@@ -102,7 +107,7 @@ SINK_PID="" NODE_PID="" NODE_PIDS=() PFX_ETC="" PFX_QUEUE=""
 cleanup() {
   set +e
   stop_node; stop_postfix; stop_sink
-  [ -n "${PG_SCHEMA:-}" ] && psql -h 127.0.0.1 -U postgres -qc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" test >/dev/null 2>&1
+  [ -n "${PG_SCHEMA:-}" ] && drop_schemas
   if [ -n "$KEEP" ]; then log "work directory kept: $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
@@ -173,21 +178,26 @@ prepare_node() {
     pg_isready -q -h 127.0.0.1 || { echo "bench: PostgreSQL at 127.0.0.1:5432 is not up" >&2; exit 1; }
   fi
 }
+# The schemas of this invocation: PG_SCHEMA, and PG_SCHEMA_N for the other nodes apart.
+drop_schemas() {
+  psql -h 127.0.0.1 -U postgres -Atqc "SELECT nspname FROM pg_namespace WHERE nspname = '$PG_SCHEMA' OR nspname LIKE '${PG_SCHEMA}\\_%'" test \
+    | while read -r s; do PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -qc "DROP SCHEMA IF EXISTS $s CASCADE" test >/dev/null; done
+}
 start_node() { # run-index -> SMTP_PORT, SYS_PID (one node)
   start_nodes "$1" 1
 }
 start_cluster() { # run-index -> NODE_PORTS, SMTP_PORT and SYS_PID of the first ($NODES nodes)
   start_nodes "$1" "$NODES"
 }
+start_apart() { # run-index: $NODES nodes, each a cluster of its own with its own journal schema
+  start_nodes "$1" "$NODES" apart
+}
 # K nodes (K > 1: one Pekko cluster; the first node is the seed every node names, so it forms
-# the cluster and the others join it; no seed-only member), all started at once.
-start_nodes() { # run-index K -> NODE_PIDS, NODE_PORTS, NODE_DIRS, NODE_MGMT; SMTP_PORT, SYS_PID, NODE_PID of the first
-  local i=$1 k=$2 j pg="" seeds=""
-  if [ "$JOURNAL" = postgres ]; then
-    PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -qc "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE; CREATE SCHEMA $PG_SCHEMA" test >/dev/null
-    pg="persistence = \"postgres\"
-  postgres { url = \"jdbc:postgresql://127.0.0.1:5432/test?currentSchema=$PG_SCHEMA\", user = \"postgres\", password = \"\" }"
-  fi
+# the cluster and the others join it; no seed-only member), all started at once. With "apart",
+# each node forms a cluster of its own and has a journal schema of its own.
+start_nodes() { # run-index K [apart] -> NODE_PIDS, NODE_PORTS, NODE_DIRS, NODE_MGMT; SMTP_PORT, SYS_PID, NODE_PID of the first
+  local i=$1 k=$2 apart=${3:-} j seeds="" schema
+  [ "$JOURNAL" = postgres ] && drop_schemas
   local arts=()
   NODE_PIDS=() NODE_PORTS=() NODE_DIRS=() NODE_MGMT=()
   for j in $(seq 1 "$k"); do NODE_PORTS+=("$(free_port)"); arts+=("$(free_port)"); NODE_MGMT+=("$(free_port)"); done
@@ -196,10 +206,16 @@ start_nodes() { # run-index K -> NODE_PIDS, NODE_PORTS, NODE_DIRS, NODE_MGMT; SM
   # chooses its GC by that, not by the whole machine.
   local opts="${MTA_JAVA_OPTS:--Xms256m -Xmx1g}"
   [ "$k" -gt 1 ] && opts="$opts -XX:ActiveProcessorCount=$(( ($(nproc) + k - 1) / k ))"
-  [ "$k" -gt 1 ] && seeds="pekko.cluster.seed-nodes = [ \"pekko://mta@127.0.0.1:${arts[0]}\" ]"
+  [ "$k" -gt 1 ] && [ -z "$apart" ] && seeds="pekko.cluster.seed-nodes = [ \"pekko://mta@127.0.0.1:${arts[0]}\" ]"
   for j in $(seq 1 "$k"); do
-    local d="$W/node-$i"; [ "$k" -gt 1 ] && d="$W/cluster-$i/node$j"
+    local d="$W/node-$i" pg=""; [ "$k" -gt 1 ] && d="$W/${apart:-cluster}-$i/node$j"
     mkdir -p "$d"; NODE_DIRS+=("$d")
+    if [ "$JOURNAL" = postgres ]; then
+      schema=$PG_SCHEMA; [ -n "$apart" ] && [ "$j" -gt 1 ] && schema="${PG_SCHEMA}_$j"
+      psql -h 127.0.0.1 -U postgres -qc "CREATE SCHEMA IF NOT EXISTS $schema" test >/dev/null
+      pg="persistence = \"postgres\"
+  postgres { url = \"jdbc:postgresql://127.0.0.1:5432/test?currentSchema=$schema\", user = \"postgres\", password = \"\" }"
+    fi
     cat >"$d/node.conf" <<EOF
 mta {
   myhostname = "bench-node$([ "$k" -gt 1 ] && echo "$j").test"
@@ -229,7 +245,7 @@ EOF
   # Management's /cluster/members on the management endpoint), then until each node queues a
   # message (the first ones may get 451 while sharding and the journal warm up).
   local deadline=$(( $(date +%s) + 120 )) up=0
-  while :; do
+  while [ -z "$apart" ]; do
     up=$(curl -s -m 5 "http://127.0.0.1:${NODE_MGMT[0]}/cluster/members" 2>/dev/null | grep -o '"status" *: *"Up"' | wc -l) || up=0
     [ "$up" -ge "$k" ] && break
     [ "$(date +%s)" -ge "$deadline" ] && { echo "bench: only $up of $k nodes Up within 120 s" >&2; exit 1; }
@@ -242,7 +258,7 @@ EOF
       sleep 0.5
     done
   done
-  log "cluster of $k nodes Up, each queued a probe message"
+  log "$([ -n "$apart" ] && echo "$k nodes apart" || echo "cluster of $k nodes") Up, each queued a probe message"
 }
 stop_node() { # every node we started, in parallel: SIGTERM, kill -9 after 20 s
   [ "${#NODE_PIDS[@]}" -gt 0 ] || return 0
@@ -256,8 +272,10 @@ stop_node() { # every node we started, in parallel: SIGTERM, kill -9 after 20 s
   NODE_PIDS=(); NODE_PID=""
 }
 stop_cluster() { stop_node; }
+stop_apart() { stop_node; }
 node_cpu() { local p t=0; for p in "${NODE_PIDS[@]}"; do t=$(( t + $(ticks "$p") )); done; echo "$t"; }
 cluster_cpu() { node_cpu; }
+apart_cpu() { node_cpu; }
 # CPU ticks of the nodes' JIT compiler threads (C1/C2 CompilerThread, the group "CN
 # CompilerThre") between two thread_ticks snapshots: how much of a run the JVM spends
 # compiling rather than handling mail (see "warm-up" in bench/README.md).
@@ -271,7 +289,7 @@ jit_ticks() { # threads0 threads1
 # went, not only how much, and how often its threads parked and woke (a voluntary switch is a
 # thread that ran out of work and parked) (printed after each node run).
 thread_ticks() { # system
-  case "$1" in node|cluster) ;; *) return ;; esac
+  case "$1" in node|cluster|apart) ;; *) return ;; esac
   local p f
   for p in "${NODE_PIDS[@]}"; do
     for f in /proc/"$p"/task/*; do echo "$f"; done
@@ -373,7 +391,7 @@ source_args() { # count [sessions]
 # together). The status is the last non-zero one of them.
 send_load() { # sys count outfile
   local sys=$1 n=$2 out=$3
-  if [ "$sys" != cluster ]; then
+  if [ "$sys" = node ] || [ "$sys" = postfix ]; then
     # shellcheck disable=SC2046
     timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$n") 127.0.0.1:"$SMTP_PORT" >"$out" 2>&1
     return
@@ -402,7 +420,7 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
   BASE=$(sink_count)
   [ "$count" -gt 0 ] || return 0
   local w0=$BASE
-  if [ "$1" = cluster ]; then
+  if [ "$1" = cluster ] || [ "$1" = apart ]; then
     # A fresh cluster may answer 451 for a few seconds under load (smtp-source gives up at the
     # first one), so its warm-up goes through AcceptLatency, which counts and goes on: each
     # node gets count messages at once (-r far above what it takes), -s/K sessions, so each
@@ -436,7 +454,7 @@ run_once() { # system index
   start_sink
   "start_$sys" "$i"
   warm_up "$sys" "$i"; local base=$BASE spread0=""
-  [ "$sys" = cluster ] && spread0=$(sent_lines)
+  [ "$sys" != node ] && [ "$sys" != postfix ] && spread0=$(sent_lines)
   local cpu0 t0 t1 t2 rc=0 cpu1 delivered_ok=1
   thread_ticks "$sys" >"$W/$sys-$i.threads0"
   cpu0=$("${sys}_cpu"); t0=$(now)
@@ -469,7 +487,7 @@ run_once() { # system index
           for (k in g) if (g[k]/n >= 0.5) printf " %s %.1f", k, g[k]/n; print ""}' \
       "$W/$sys-$i.threads0" "$W/$sys-$i.threads1"
   fi
-  if [ "$sys" = cluster ]; then
+  if [ -n "$spread0" ]; then
     sleep 1 # the last status=sent lines reach the logs
     # measured batch only: the counts now minus the counts after the warm-up
     local spread; spread=$(paste -d' ' <(tr ' ' '\n' <<<"$spread0") <(sent_lines | tr ' ' '\n') \
@@ -572,7 +590,7 @@ JAVA_HOME="$(prog=bench/run.sh; . "$root/bin/lib.sh" >/dev/null; echo "$JAVA_HOM
 
 systems=()
 if [ "$NODES" -gt 1 ]; then
-  systems=(cluster node)
+  systems=(cluster node); [ -n "$APART" ] && systems=(cluster apart node)
 else
   [ "$ONLY" != postfix ] && systems+=(node)
   [ "$ONLY" != node ] && systems+=(postfix)
@@ -583,6 +601,7 @@ label() {
   case "$1" in
     node) echo "node ($JOURNAL journal)" ;;
     cluster) echo "$NODES nodes ($JOURNAL journal)" ;;
+    apart) echo "$NODES nodes apart (no cluster)" ;;
     postfix) echo "postfix $(postconf -h mail_version 2>/dev/null)" ;;
   esac
 }
@@ -597,6 +616,7 @@ alternating() { # function runs systems... : calls "function sys i" for each run
 }
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) {print "nan"} else if (NR%2) {print a[(NR+1)/2]} else {printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2} }'; }
 col() { awk -F'\t' -v s="$1" -v c="$2" '$1==s && $7==1 {print $c}' "$RESULTS" | median; }
+ratio_label() { case "$1" in cluster) echo "$NODES nodes" ;; apart) echo "$NODES apart" ;; node) echo "1 node" ;; *) echo "$1" ;; esac; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a>0 && b>0) printf "%.2f", a/b; else printf "n/a" }'; }
 throughput_summary() { # systems...
   echo
@@ -607,11 +627,15 @@ throughput_summary() { # systems...
     okruns=$(awk -F'\t' -v s="$sys" '$1==s && $7==1' "$RESULTS" | wc -l)
     printf '  %-28s %14s %14s %14s %3d/%d\n' "$(label "$sys")" "$(col "$sys" 3)" "$(col "$sys" 4)" "$(col "$sys" 6)" "$okruns" "$RUNS"
   done
-  if [ "$#" -eq 2 ]; then
-    printf '  ratio %s:   accepted %s, delivered %s, CPU per message %s\n' \
-      "$([ "$1" = cluster ] && echo "$NODES nodes / 1 node" || echo "$1/$2")" \
-      "$(ratio "$(col "$1" 3)" "$(col "$2" 3)")" "$(ratio "$(col "$1" 4)" "$(col "$2" 4)")" "$(ratio "$(col "$1" 6)" "$(col "$2" 6)")"
-  fi
+  local pairs=()
+  [ "$#" -eq 2 ] && pairs=("$1 $2")
+  [ "$#" -eq 3 ] && pairs=("$1 $3" "$1 $2" "$2 $3") # cluster/node, cluster/apart, apart/node
+  local a b
+  for pair in "${pairs[@]}"; do
+    read -r a b <<<"$pair"
+    printf '  ratio %s:   accepted %s, delivered %s, CPU per message %s\n' "$(ratio_label "$a")/$(ratio_label "$b")" \
+      "$(ratio "$(col "$a" 3)" "$(col "$b" 3)")" "$(ratio "$(col "$a" 4)" "$(col "$b" 4)")" "$(ratio "$(col "$a" 6)" "$(col "$b" 6)")"
+  done
   if [ -s "$W/spread.txt" ]; then
     echo "  delivery spread over the nodes (status=sent lines per node log, measured batches):"
     sed 's/^\([0-9]*\) /    run \1: /' "$W/spread.txt"
@@ -619,7 +643,7 @@ throughput_summary() { # systems...
 }
 
 echo "bench: load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench: $N messages x $SIZE bytes, $SESSIONS sessions$([ -n "$REUSE" ] && echo ', connections reused'), $RUNS runs each, warm-up $WARMUP; node journal: $JOURNAL$([ "$NODES" -gt 1 ] && echo "; $NODES nodes in one cluster vs 1 node"); $(nproc) cores"
+echo "bench: $N messages x $SIZE bytes, $SESSIONS sessions$([ -n "$REUSE" ] && echo ', connections reused'), $RUNS runs each, warm-up $WARMUP; node journal: $JOURNAL$([ "$NODES" -gt 1 ] && echo "; $NODES nodes in one cluster$([ -n "$APART" ] && echo ", $NODES apart") vs 1 node"); $(nproc) cores"
 t_start=$(date +%s)
 
 if [ -z "$LATENCY" ]; then
