@@ -52,6 +52,15 @@ class MtaConfigTest {
     assertEquals("org.postgresql.Driver", c.config().getString("pekko-persistence-jdbc.shared-databases.mta.db.driver"));
   }
 
+  /** H2 stores one commit after another: one journal write in flight; the databases get four; a node may say. */
+  @Test
+  void journalWritesInFlightFollowTheJournal() throws IOException {
+    assertEquals(1, MtaConfig.load(Optional.empty()).config().getInt("jdbc-journal.parallelism"));
+    assertEquals(4, MtaConfig.load(Optional.of(write("mta.persistence = postgres"))).config().getInt("jdbc-journal.parallelism"));
+    assertEquals(4, MtaConfig.load(Optional.of(write("mta.persistence = sqlserver"))).config().getInt("jdbc-journal.parallelism"));
+    assertEquals(2, MtaConfig.load(Optional.of(write("mta.journal_write_parallelism = 2"))).config().getInt("jdbc-journal.parallelism"));
+  }
+
   @Test
   void perTransportLimitsOverrideTheDefaultsOneByOne() throws IOException {
     var c = MtaConfig.load(Optional.of(write("""
