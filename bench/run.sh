@@ -212,7 +212,7 @@ start_nodes() { # run-index K [apart] -> NODE_PIDS, NODE_PORTS, NODE_DIRS, NODE_
     mkdir -p "$d"; NODE_DIRS+=("$d")
     if [ "$JOURNAL" = postgres ]; then
       schema=$PG_SCHEMA; [ -n "$apart" ] && [ "$j" -gt 1 ] && schema="${PG_SCHEMA}_$j"
-      psql -h 127.0.0.1 -U postgres -qc "CREATE SCHEMA IF NOT EXISTS $schema" test >/dev/null
+      PGOPTIONS="-c client_min_messages=warning" psql -h 127.0.0.1 -U postgres -qc "CREATE SCHEMA IF NOT EXISTS $schema" test >/dev/null
       pg="persistence = \"postgres\"
   postgres { url = \"jdbc:postgresql://127.0.0.1:5432/test?currentSchema=$schema\", user = \"postgres\", password = \"\" }"
     fi
