@@ -271,6 +271,8 @@ stop_node() { # every node we started, in parallel: SIGTERM, kill -9 after 20 s
   for p in "${NODE_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   NODE_PIDS=(); NODE_PID=""
 }
+# A system of K nodes (one cluster, or apart): the load is split over their SMTP ports.
+several_nodes() { [ "$1" = cluster ] || [ "$1" = apart ]; }
 stop_cluster() { stop_node; }
 stop_apart() { stop_node; }
 node_cpu() { local p t=0; for p in "${NODE_PIDS[@]}"; do t=$(( t + $(ticks "$p") )); done; echo "$t"; }
@@ -391,7 +393,7 @@ source_args() { # count [sessions]
 # together). The status is the last non-zero one of them.
 send_load() { # sys count outfile
   local sys=$1 n=$2 out=$3
-  if [ "$sys" = node ] || [ "$sys" = postfix ]; then
+  if ! several_nodes "$sys"; then
     # shellcheck disable=SC2046
     timeout "$RUN_TIMEOUT" /usr/sbin/smtp-source $(source_args "$n") 127.0.0.1:"$SMTP_PORT" >"$out" 2>&1
     return
@@ -420,7 +422,7 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
   BASE=$(sink_count)
   [ "$count" -gt 0 ] || return 0
   local w0=$BASE
-  if [ "$1" = cluster ] || [ "$1" = apart ]; then
+  if several_nodes "$1"; then
     # A fresh cluster may answer 451 for a few seconds under load (smtp-source gives up at the
     # first one), so its warm-up goes through AcceptLatency, which counts and goes on: each
     # node gets count messages at once (-r far above what it takes), -s/K sessions, so each
@@ -454,7 +456,7 @@ run_once() { # system index
   start_sink
   "start_$sys" "$i"
   warm_up "$sys" "$i"; local base=$BASE spread0=""
-  [ "$sys" != node ] && [ "$sys" != postfix ] && spread0=$(sent_lines)
+  several_nodes "$sys" && spread0=$(sent_lines)
   local cpu0 t0 t1 t2 rc=0 cpu1 delivered_ok=1
   thread_ticks "$sys" >"$W/$sys-$i.threads0"
   cpu0=$("${sys}_cpu"); t0=$(now)
