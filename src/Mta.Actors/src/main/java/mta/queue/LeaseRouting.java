@@ -73,7 +73,7 @@ final class LeaseRouting<A> {
     int looked = 0;
     for (var queueId : ready.keySet()) {
       if (looked++ == SCAN) break;
-      if (QueueId.homeOf(queueId).filter(tag::equals).isPresent()) return queueId;
+      if (QueueId.isHomedAt(queueId, tag)) return queueId;
     }
     return null;
   }

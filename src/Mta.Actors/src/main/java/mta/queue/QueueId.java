@@ -43,6 +43,16 @@ public final class QueueId {
   }
 
   /**
+   * Whether the id's home is {@code home}: {@code homeOf(queueId)} equal to it, without making
+   * a string (a destination queue asks it of dozens of ready ids per lease it grants).
+   */
+  public static boolean isHomedAt(String queueId, String home) {
+    int last = queueId.lastIndexOf('z');
+    return last > queueId.indexOf('z') && queueId.length() - last - 1 == home.length()
+        && queueId.startsWith(home, last + 1);
+  }
+
+  /**
    * The home tag of a node: three letters from its cluster address ({@code host:port}), the
    * same after a restart at the same address (a StatefulSet pod keeps its name). Two nodes
    * may share a tag (one in about 130,000 pairs): their messages then live on one of the two,

@@ -1,6 +1,7 @@
 package mta.queue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -30,6 +31,11 @@ class QueueIdTest {
     assertEquals(Optional.of("Kq7"), QueueId.homeOf(QueueId.next("Kq7")));
     assertEquals(Optional.empty(), QueueId.homeOf("4Xk9mBC2dKz3hGtq8V"), "clock z random: made before homes");
     assertEquals(Optional.empty(), QueueId.homeOf("ABC123"));
+    assertTrue(QueueId.isHomedAt(QueueId.next("Kq7"), "Kq7"));
+    assertFalse(QueueId.isHomedAt(QueueId.next("Kq7"), "Kq"), "a prefix of the home is not the home");
+    assertFalse(QueueId.isHomedAt(QueueId.next("Kq7"), "Kq78"));
+    assertFalse(QueueId.isHomedAt("4Xk9mBC2dKz3hGtq8V", "3hGtq8V"), "made before homes");
+    assertFalse(QueueId.isHomedAt("ABC123", "ABC123"));
   }
 
   @Test
