@@ -123,9 +123,16 @@ public record MtaConfig(
         throw new IllegalArgumentException("must be h2, postgres or sqlserver, not '" + s + "'");
       }));
       var dataDirectory = Path.of(pre.getString("mta.data_directory")).toAbsolutePath().normalize();
+      // H2 takes its page cache in KB, in its URL (hocon/persistence-h2.conf)
+      long h2CacheKb = pre.getBytes("mta.journal_h2_cache_size") / 1024;
+      if (h2CacheKb < 1024) {
+        throw new ConfigError(pre.getValue("mta.journal_h2_cache_size").origin().description()
+            + ": mta.journal_h2_cache_size: must be at least 1M, not " + pre.getValue("mta.journal_h2_cache_size").unwrapped());
+      }
       var withJournal = unresolved
           .withFallback(ConfigFactory.parseResources("persistence-" + persistence.name().toLowerCase(Locale.ROOT) + ".conf"))
-          .withValue("mta.journal_h2_path", ConfigValueFactory.fromAnyRef(dataDirectory.resolve("journal").toString()));
+          .withValue("mta.journal_h2_path", ConfigValueFactory.fromAnyRef(dataDirectory.resolve("journal").toString()))
+          .withValue("mta.journal_h2_cache_kb", ConfigValueFactory.fromAnyRef(h2CacheKb));
       var c = withJournal.resolve();
       var hostname = c.getString("mta.myhostname").isBlank() ? localHostName() : c.getString("mta.myhostname");
       Function<List<String>, List<String>> expand = l -> l.stream().map(d -> d.replace("$myhostname", hostname)).toList();

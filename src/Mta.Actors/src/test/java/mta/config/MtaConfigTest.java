@@ -61,6 +61,20 @@ class MtaConfigTest {
     assertEquals(2, MtaConfig.load(Optional.of(write("mta.journal_write_parallelism = 2"))).config().getInt("jdbc-journal.parallelism"));
   }
 
+  /** H2's page cache goes into its URL in KB: 128 MB unless the node says; nonsense names the key. */
+  @Test
+  void theH2PageCacheIsSetInItsUrl() throws IOException {
+    var url = "pekko-persistence-jdbc.shared-databases.mta.db.url";
+    assertTrue(MtaConfig.load(Optional.empty()).config().getString(url).endsWith(";CACHE_SIZE=131072"));
+    assertTrue(MtaConfig.load(Optional.of(write("mta.journal_h2_cache_size = 32M"))).config().getString(url)
+        .endsWith(";CACHE_SIZE=32768"));
+    for (var bad : List.of("0", "1000", "lots")) {
+      var e = assertThrows(ConfigError.class,
+          () -> MtaConfig.load(Optional.of(write("mta.journal_h2_cache_size = " + bad + "\n"))), bad);
+      assertTrue(e.getMessage().contains("journal_h2_cache_size"), e.getMessage());
+    }
+  }
+
   @Test
   void perTransportLimitsOverrideTheDefaultsOneByOne() throws IOException {
     var c = MtaConfig.load(Optional.of(write("""
