@@ -421,7 +421,7 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
   local count=${3:-$WARMUP}
   BASE=$(sink_count)
   [ "$count" -gt 0 ] || return 0
-  local w0=$BASE
+  local w0=$BASE rest=$count scale=1
   if several_nodes "$1"; then
     # A fresh cluster may answer 451 for a few seconds under load (smtp-source gives up at the
     # first one), so its warm-up starts through AcceptLatency, which counts and goes on: each
@@ -441,14 +441,11 @@ warm_up() { # sys index [count] -> BASE (the sink's count before the measured ba
       v=$(kv errors "$W/$1-$2-warmup.node$j"); errs=$(( errs + ${v:-0} ))
     done
     [ "$errs" -eq 0 ] || log "$1 run $2: warm-up: $errs of $(( first * k )) not accepted: refused, or not sent within $(( RUN_TIMEOUT * k )) s ($(grep -h 'error x' "$W/$1-$2-warmup.node"* | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
-    local rest=$(( (count - first) * k ))
-    if [ "$rest" -gt 0 ]; then
-      RUN_TIMEOUT=$(( RUN_TIMEOUT * k )) send_load "$1" "$rest" "$W/$1-$2-warmup.out" \
-        || log "$1 run $2: warm-up smtp-source failed: $(tail -3 "$W/$1-$2-warmup.out" | tr '\n' ' ')"
-    fi
+    rest=$(( (count - first) * k )) scale=$k
     count=$(( ok + rest ))
-  else
-    send_load "$1" "$count" "$W/$1-$2-warmup.out" \
+  fi
+  if [ "$rest" -gt 0 ]; then
+    RUN_TIMEOUT=$(( RUN_TIMEOUT * scale )) send_load "$1" "$rest" "$W/$1-$2-warmup.out" \
       || log "$1 run $2: warm-up smtp-source failed: $(tail -3 "$W/$1-$2-warmup.out" | tr '\n' ' ')"
   fi
   await_sink $(( w0 + count )) "$RUN_TIMEOUT" || log "$1 run $2: warm-up not all delivered ($(( $(sink_count) - w0 ))/$count)"

@@ -126,8 +126,9 @@ public record MtaConfig(
       // H2 takes its page cache in KB, in its URL (hocon/persistence-h2.conf)
       long h2CacheKb = pre.getBytes("mta.journal_h2_cache_size") / 1024;
       if (h2CacheKb < 1024) {
-        throw new ConfigError(pre.getValue("mta.journal_h2_cache_size").origin().description()
-            + ": mta.journal_h2_cache_size: must be at least 1M, not " + pre.getValue("mta.journal_h2_cache_size").unwrapped());
+        var value = pre.getValue("mta.journal_h2_cache_size");
+        throw new ConfigError(value.origin().description() + ": mta.journal_h2_cache_size: must be at least 1M, not "
+            + value.unwrapped());
       }
       var withJournal = unresolved
           .withFallback(ConfigFactory.parseResources("persistence-" + persistence.name().toLowerCase(Locale.ROOT) + ".conf"))
