@@ -534,7 +534,8 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
    */
   private void finish(DestinationQueue.Lease lease, List<RecipientResult> results, boolean siteAnswered) {
     results.forEach(r -> Metrics.delivery(r.outcome(), lease.route()));
-    var reason = results.isEmpty() ? "" : results.get(0).reply();
+    // The queue keeps a reason only for a site that did not answer (its dead-site verdict): no reply text crosses otherwise.
+    var reason = siteAnswered || results.isEmpty() ? "" : results.get(0).reply();
     ctx.ask(Done.class, sharding.entityRefFor(Message.ENTITY_TYPE_KEY, lease.queueId()), MESSAGE_TIMEOUT,
         replyTo -> new Message.RecordResults(results, replyTo), (done, failure) -> new Recorded(lease, siteAnswered, reason, failure));
   }

@@ -85,7 +85,8 @@ public final class DestinationQueue
 
   /**
    * From a delivery agent: a lease is done; {@code siteAnswered} is the concurrency feedback,
-   * {@code idleConnections} how many connections to this destination the agent now keeps open, idle.
+   * {@code reason} why the site did not answer (empty when it did), {@code idleConnections} how
+   * many connections to this destination the agent now keeps open, idle.
    */
   public record LeaseCompleted(long leaseId, ActorRef<DeliveryAgent.Command> agent, boolean siteAnswered, String reason,
       int idleConnections) implements Command {}
