@@ -24,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * run, found by their due tags, and cost what falls due, not what waits (a million deferred
  * messages must not make every run read a million). A full run wakes every message that is
  * not asleep: at start, after a node was lost (its messages' entities went with it), and
- * once every {@link Runs#FULL_RUN_EVERY} for whatever else lost its entity.
+ * once every {@link Runs#FULL_RUN_EVERY} for whatever else lost its entity. At start and after
+ * a loss a second full run follows {@link Runs#SETTLE} later: sharding delivers at most once,
+ * and a wake sent while the coordinator still placed the lost node's shards on it went to the
+ * dead node, which would leave that mail waiting for the hourly run.
  */
 public final class QueueScanner {
   private static final Logger log = LoggerFactory.getLogger("qmgr");
@@ -41,18 +44,21 @@ public final class QueueScanner {
    * Which run comes next. {@code dueSinceMillis}: a due run wakes what fell due after this;
    * {@code lastFullMillis}: when the last full run started (0: none yet, so the next one
    * also removes finished messages that have no tag); {@code fullOwed}: a node was lost, or
-   * none ran yet.
+   * none ran yet; {@code againAtMillis}: a full run is owed again from then (0: not).
    */
-  record Runs(long dueSinceMillis, long lastFullMillis, boolean fullOwed) {
+  record Runs(long dueSinceMillis, long lastFullMillis, boolean fullOwed, long againAtMillis) {
     /** A safety net: an entity passivated with a retry timer still running is found within this. */
     static final Duration FULL_RUN_EVERY = Duration.ofHours(1);
+    /** Longer than sharding takes to reallocate a lost node's shards (its removal is already seen). */
+    static final Duration SETTLE = Duration.ofSeconds(30);
 
-    static Runs atStart() {
-      return new Runs(0, 0, true);
+    static Runs atStart(long nowMillis) {
+      return new Runs(0, 0, true, nowMillis + SETTLE.toMillis());
     }
 
     boolean fullAt(long nowMillis) {
-      return fullOwed || nowMillis - lastFullMillis >= FULL_RUN_EVERY.toMillis();
+      return fullOwed || nowMillis - lastFullMillis >= FULL_RUN_EVERY.toMillis()
+          || (againAtMillis != 0 && nowMillis >= againAtMillis);
     }
 
     boolean removesUntagged() {
@@ -65,11 +71,13 @@ public final class QueueScanner {
      * missed, and a message woken twice only answers twice.
      */
     Runs ran(long startedMillis, boolean full, Duration queueRunDelay) {
-      return new Runs(startedMillis - queueRunDelay.toMillis(), full ? startedMillis : lastFullMillis, fullOwed && !full);
+      boolean againDone = full && againAtMillis != 0 && startedMillis >= againAtMillis;
+      return new Runs(startedMillis - queueRunDelay.toMillis(), full ? startedMillis : lastFullMillis, fullOwed && !full,
+          againDone ? 0 : againAtMillis);
     }
 
-    Runs nodeLost() {
-      return new Runs(dueSinceMillis, lastFullMillis, true);
+    Runs nodeLost(long nowMillis) {
+      return new Runs(dueSinceMillis, lastFullMillis, true, nowMillis + SETTLE.toMillis());
     }
   }
 
@@ -91,7 +99,7 @@ public final class QueueScanner {
       Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
           ctx.messageAdapter(ClusterEvent.MemberRemoved.class, NodeLost::new), ClusterEvent.MemberRemoved.class));
       var queue = new QueueDirectory(journalDb, ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
-      return new QueueScanner(ctx.getSystem(), queue, queueRunDelay).idle(Runs.atStart());
+      return new QueueScanner(ctx.getSystem(), queue, queueRunDelay).idle(Runs.atStart(System.currentTimeMillis()));
     }));
   }
 
@@ -114,7 +122,7 @@ public final class QueueScanner {
           ctx.pipeToSelf(done, (result, failure) -> failure == null ? result : new ScanDone(0, 0, failure));
           return scanning(runs, started, full, false);
         }))
-        .onMessage(NodeLost.class, lost -> idle(runs.nodeLost()))
+        .onMessage(NodeLost.class, lost -> idle(runs.nodeLost(System.currentTimeMillis())))
         .onMessage(ScanDone.class, done -> Behaviors.same())
         .build();
   }
@@ -128,13 +136,13 @@ public final class QueueScanner {
           if (done.failure() != null) {
             // The same run comes again: a due run reads from where the failed one would have.
             log.warn("warning: queue scan failed: {}", done.failure().toString());
-            return idle(nodeLost ? runs.nodeLost() : runs);
+            return idle(nodeLost ? runs.nodeLost(System.currentTimeMillis()) : runs);
           }
           double seconds = (System.currentTimeMillis() - started) / 1000.0;
           if (full) log.info("queue run: full, {} finished messages removed, {} messages woken, {} s", done.removed(), done.woken(), seconds);
           else log.debug("queue run: {} finished messages removed, {} due messages woken, {} s", done.removed(), done.woken(), seconds);
           var next = runs.ran(started, full, queueRunDelay);
-          return idle(nodeLost ? next.nodeLost() : next);
+          return idle(nodeLost ? next.nodeLost(System.currentTimeMillis()) : next);
         })
         .build();
   }

@@ -15,17 +15,17 @@ class QueueScannerRunsTest {
 
   @Test
   void theFirstRunIsFullAndAlsoRemovesUntaggedFinishedMessages() {
-    var runs = Runs.atStart();
+    var runs = Runs.atStart(T0);
     assertTrue(runs.fullAt(T0));
     assertTrue(runs.removesUntagged());
-    var next = runs.ran(T0, true, RUN_DELAY);
-    assertFalse(next.fullAt(T0 + RUN_DELAY.toMillis()));
+    var next = runs.ran(T0, true, Duration.ofSeconds(1)).ran(T0 + Runs.SETTLE.toMillis(), true, Duration.ofSeconds(1));
+    assertFalse(next.fullAt(T0 + Runs.SETTLE.toMillis() + 1));
     assertFalse(next.removesUntagged());
   }
 
   @Test
   void aDueRunReadsFromOneRunBeforeThePreviousStarted() {
-    var runs = Runs.atStart().ran(T0, true, RUN_DELAY);
+    var runs = Runs.atStart(T0).ran(T0, true, RUN_DELAY);
     assertEquals(T0 - RUN_DELAY.toMillis(), runs.dueSinceMillis());
     long t1 = T0 + RUN_DELAY.toMillis();
     runs = runs.ran(t1, false, RUN_DELAY);
@@ -35,12 +35,30 @@ class QueueScannerRunsTest {
 
   @Test
   void aFullRunComesHourlyAndAfterANodeWasLost() {
-    var runs = Runs.atStart().ran(T0, true, RUN_DELAY);
-    assertFalse(runs.fullAt(T0 + Runs.FULL_RUN_EVERY.toMillis() - 1));
-    assertTrue(runs.fullAt(T0 + Runs.FULL_RUN_EVERY.toMillis()));
-    var lost = runs.nodeLost();
-    assertTrue(lost.fullAt(T0 + 1));
-    assertTrue(lost.ran(T0 + 1, false, RUN_DELAY).fullAt(T0 + 2), "a due run does not pay what a full one owes");
-    assertFalse(lost.ran(T0 + 1, true, RUN_DELAY).fullAt(T0 + 2));
+    long t = T0 + Runs.SETTLE.toMillis(); // the start's second full run
+    var runs = Runs.atStart(T0).ran(T0, true, RUN_DELAY).ran(t, true, RUN_DELAY);
+    assertFalse(runs.fullAt(t + Runs.FULL_RUN_EVERY.toMillis() - 1));
+    assertTrue(runs.fullAt(t + Runs.FULL_RUN_EVERY.toMillis()));
+    var lost = runs.nodeLost(t);
+    assertTrue(lost.fullAt(t + 1));
+    assertTrue(lost.ran(t + 1, false, RUN_DELAY).fullAt(t + 2), "a due run does not pay what a full one owes");
+    assertFalse(lost.ran(t + 1, true, RUN_DELAY).fullAt(t + 2));
+  }
+
+  @Test
+  void aSecondFullRunFollowsAStartOrALossOnceShardingHasSettled() {
+    long quick = Duration.ofSeconds(2).toMillis(); // a short queue_run_delay, as in the cluster tests
+    var runs = Runs.atStart(T0).ran(T0, true, Duration.ofMillis(quick));
+    assertFalse(runs.fullAt(T0 + quick), "not while the lost node's shards may still be placed on it");
+    assertTrue(runs.fullAt(T0 + Runs.SETTLE.toMillis()));
+    assertTrue(runs.ran(T0 + quick, false, Duration.ofMillis(quick)).fullAt(T0 + Runs.SETTLE.toMillis()),
+        "a due run meanwhile does not pay it");
+    runs = runs.ran(T0 + Runs.SETTLE.toMillis(), true, Duration.ofMillis(quick));
+    assertFalse(runs.fullAt(T0 + Runs.SETTLE.toMillis() + quick), "once, not every run after");
+
+    long lostAt = T0 + Duration.ofMinutes(10).toMillis();
+    runs = runs.nodeLost(lostAt).ran(lostAt, true, Duration.ofMillis(quick));
+    assertFalse(runs.fullAt(lostAt + quick));
+    assertTrue(runs.fullAt(lostAt + Runs.SETTLE.toMillis()));
   }
 }
