@@ -70,7 +70,9 @@
  *	one per cluster) wakes, every queue_run_delay, the deferred messages that fell due since
  *	the last run (found by their due tags: a run costs what falls due, not what waits), and,
  *	at start, after a node was lost and hourly, every message of the active queue too, so
- *	mail whose entity is not running (a crash, a restart, a lost node) goes on.
+ *	mail whose entity is not running (a crash, a restart, a lost node) goes on. At start and
+ *	after a loss that full run comes twice, 30 s apart: a wake sharding sent to the lost node
+ *	before its shards moved is not delivered, and the second one is.
  * DEFERRED QUEUE
  *	A message whose open recipients all wait for a retry more than a queue run away leaves
  *	memory (passivates); its last attempt carries a due tag (the second the first retry
