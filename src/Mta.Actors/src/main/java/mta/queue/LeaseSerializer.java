@@ -3,6 +3,7 @@ package mta.queue;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.WireFormat;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.NotSerializableException;
 import java.io.UncheckedIOException;
@@ -60,12 +61,23 @@ public final class LeaseSerializer extends SerializerWithStringManifest {
   @Override
   public byte[] toBinary(Object o) {
     return switch (o) {
-      case DestinationQueue.Enqueue e -> write(new Fields().string(1, e.queueId()).strings(2, e.recipients()));
-      case DeliveryAgent.Deliver d -> write(new Fields().int64(1, d.lease().id()).string(2, d.lease().route())
-          .string(3, d.lease().queueId()).strings(4, d.lease().recipients()));
-      case DestinationQueue.LeaseCompleted c -> write(new Fields().int64(1, c.leaseId())
-          .string(2, refs.toSerializationFormat(c.agent())).bool(3, c.siteAnswered()).string(4, c.reason())
-          .int64(5, c.idleConnections()));
+      case DestinationQueue.Enqueue e -> write(out -> {
+        out.writeString(1, e.queueId());
+        writeAll(out, 2, e.recipients());
+      });
+      case DeliveryAgent.Deliver d -> write(out -> {
+        out.writeInt64(1, d.lease().id());
+        out.writeString(2, d.lease().route());
+        out.writeString(3, d.lease().queueId());
+        writeAll(out, 4, d.lease().recipients());
+      });
+      case DestinationQueue.LeaseCompleted c -> write(out -> {
+        out.writeInt64(1, c.leaseId());
+        out.writeString(2, refs.toSerializationFormat(c.agent()));
+        out.writeBool(3, c.siteAnswered());
+        if (c.reason() != null) out.writeString(4, c.reason()); // left out, it reads back null
+        out.writeInt64(5, c.idleConnections());
+      });
       default -> throw new IllegalArgumentException("LeaseSerializer does not write " + o.getClass().getName());
     };
   }
@@ -94,65 +106,26 @@ public final class LeaseSerializer extends SerializerWithStringManifest {
     return refs.resolveActorRef(path);
   }
 
-  /** Up to 8 numbered fields, as they will be written; a null string is left out (and reads back null). */
-  private static final class Fields {
-    private final Object[] values = new Object[8];
-
-    Fields string(int number, String value) {
-      values[number] = value;
-      return this;
-    }
-
-    Fields strings(int number, List<String> value) {
-      values[number] = value;
-      return this;
-    }
-
-    Fields int64(int number, long value) {
-      values[number] = value;
-      return this;
-    }
-
-    Fields bool(int number, boolean value) {
-      values[number] = value;
-      return this;
-    }
+  /** One message's fields, written with protobuf's coder. */
+  private interface FieldWriter {
+    void write(CodedOutputStream out) throws IOException;
   }
 
-  private static byte[] write(Fields fields) {
-    int size = 0;
-    for (int n = 1; n < fields.values.length; n++) {
-      switch (fields.values[n]) {
-        case null -> {}
-        case String s -> size += CodedOutputStream.computeStringSize(n, s);
-        case List<?> list -> {
-          for (var s : list) size += CodedOutputStream.computeStringSize(n, (String) s);
-        }
-        case Long l -> size += CodedOutputStream.computeInt64Size(n, l);
-        case Boolean b -> size += CodedOutputStream.computeBoolSize(n, b);
-        default -> throw new IllegalStateException(fields.values[n].getClass().getName());
-      }
-    }
-    var bytes = new byte[size];
-    var out = CodedOutputStream.newInstance(bytes);
+  private static byte[] write(FieldWriter fields) {
+    var bytes = new ByteArrayOutputStream(128);
+    var out = CodedOutputStream.newInstance(bytes, 128);
     try {
-      for (int n = 1; n < fields.values.length; n++) {
-        switch (fields.values[n]) {
-          case null -> {}
-          case String s -> out.writeString(n, s);
-          case List<?> list -> {
-            for (var s : list) out.writeString(n, (String) s);
-          }
-          case Long l -> out.writeInt64(n, l);
-          case Boolean b -> out.writeBool(n, b);
-          default -> throw new IllegalStateException(fields.values[n].getClass().getName());
-        }
-      }
-      out.checkNoSpaceLeft();
+      fields.write(out);
+      out.flush();
     } catch (IOException e) {
-      throw new UncheckedIOException(e); // the array was sized for exactly these fields
+      throw new UncheckedIOException(e); // into a ByteArrayOutputStream: does not happen
     }
-    return bytes;
+    return bytes.toByteArray();
+  }
+
+  /** A repeated field: one entry per value, in order. */
+  private static void writeAll(CodedOutputStream out, int number, List<String> values) throws IOException {
+    for (var value : values) out.writeString(number, value);
   }
 
   /** The fields of one message by number; a field not present reads as null, 0 or false, or an empty list. */
