@@ -21,7 +21,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import mta.mail.Reply;
 import mta.management.Metrics;
-import mta.queue.DestinationQueue;
+import mta.queue.NodeQueue;
 import mta.queue.Message;
 import mta.queue.RecipientResult;
 import mta.queue.Submission;
@@ -47,8 +47,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The delivery agent of one node: it takes leases from destination queues anywhere in the
- * cluster, fetches the message from its Message entity, delivers it over a new or a cached
+ * The delivery agent of one node: it takes leases from its node's queue ({@link NodeQueue},
+ * within the node's share of each destination's window), fetches the message from its
+ * Message entity, delivers it over a new or a cached
  * {@link SmtpConnection} (one actor per outbound connection), logs each recipient's result
  * the Postfix way, and reports results to the Message entity and completion to the queue.
  *
@@ -62,27 +63,22 @@ import org.slf4j.LoggerFactory;
  * <p>The connection cache (Postfix's scache) is per destination: an idle connection serves
  * only further leases of the queue it was opened for, it closes after
  * {@code smtp_connection_cache_time_limit}, and the queue is told how many the agent keeps
- * (with each completed lease, and when one closes), because they count in its window. A
+ * (with each completed lease, and when one closes), because they count in its share of the window. A
  * lease is reported complete only after its Message entity has recorded the results, so
  * the queue never hands out again what was just delivered.
  *
- * <p>When the node leaves ({@link Leave}) the agent takes itself out of the receptionist,
- * closes its idle connections and hands back every lease still offered to it; the ones under
+ * <p>When the node leaves ({@link Leave}) the agent closes its idle connections and hands back every lease still offered to it; the ones under
  * way finish ({@link Drain}).
  */
 public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command> {
   private static final Logger log = LoggerFactory.getLogger("smtp");
-  public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "delivery-agent");
   /** How long the Message entity may take to hand out its content, or to record results. */
   private static final Duration MESSAGE_TIMEOUT = Duration.ofSeconds(30);
 
   public sealed interface Command extends CborSerializable {}
 
-  /** From a destination queue: deliver this lease. */
-  public record Deliver(DestinationQueue.Lease lease) implements Command {}
-
-  /** From a destination queue that is starting: which of its leases does this agent still hold? */
-  public record ReportLeases(String route, ActorRef<DestinationQueue.Command> replyTo) implements Command {}
+  /** From this node's queue: deliver this lease. */
+  public record Deliver(NodeQueue.Lease lease) implements Command {}
 
   /** From CoordinatedShutdown, before anything else stops: take no more leases. */
   public record Leave(ActorRef<Done> replyTo) implements Command {}
@@ -90,7 +86,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   /** From CoordinatedShutdown: answer when no delivery is under way any more. */
   public record Drain(ActorRef<Done> replyTo) implements Command {}
 
-  private record Fetched(DestinationQueue.Lease lease, Message.Content content, Throwable failure) implements Command {}
+  private record Fetched(NodeQueue.Lease lease, Message.Content content, Throwable failure) implements Command {}
 
   /**
    * A lease with its message: what a connection carries out. {@code targets} are the hosts
@@ -98,7 +94,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
    * refused any recipient moves on to the next one (Postfix: connection failure, or a
    * greeting other than 2xx, means "try the next MX").
    */
-  record Job(DestinationQueue.Lease lease, Message.Content content, List<Target> targets) {
+  record Job(NodeQueue.Lease lease, Message.Content content, List<Target> targets) {
     Target target() {
       return targets.get(0);
     }
@@ -122,7 +118,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
 
   private record Resolved(Job job, int port, MxResolver.Result result) implements Command {}
 
-  private record DeliveredLocally(DestinationQueue.Lease lease, List<RecipientResult> results) implements Command {}
+  private record DeliveredLocally(NodeQueue.Lease lease, List<RecipientResult> results) implements Command {}
 
   /** {@code failureDsn} and {@code failure}: what recipients the server did not decide get (4.x.x defers, 5.x.x bounces). */
   record JobDone(Job job, String relay, List<SmtpClientProtocol.RecipientResult> results, boolean siteAnswered,
@@ -138,7 +134,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   record ConnectionIdle(ActorRef<SmtpConnection.Command> connection) implements Command {}
 
   /** Results are in the journal (or the Message entity did not answer): the lease can go back. */
-  private record Recorded(DestinationQueue.Lease lease, boolean siteAnswered, String reason, Throwable failure)
+  private record Recorded(NodeQueue.Lease lease, boolean siteAnswered, String reason, Throwable failure)
       implements Command {}
 
   /** An idle connection has waited smtp_connection_cache_time_limit: it closes. */
@@ -158,10 +154,11 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
    * @param submission queues what the local transport forwards (alias members elsewhere)
    */
   public static Behavior<Command> create(
-      MtaConfig config, EventLoopGroup loop, LocalDelivery local, VirtualDelivery virtual, Submission submission) {
+      MtaConfig config, EventLoopGroup loop, LocalDelivery local, VirtualDelivery virtual, Submission submission,
+      ActorRef<NodeQueue.Command> queue) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
-      return new DeliveryAgent(ctx, timers, config, loop, local, virtual, submission);
+      queue.tell(new NodeQueue.AgentStarted(ctx.getSelf()));
+      return new DeliveryAgent(ctx, timers, config, loop, local, virtual, submission, queue);
     }));
   }
 
@@ -186,16 +183,18 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   /** The node is leaving: leases offered now are handed back. */
   private boolean leaving;
   /** Leases taken and not yet reported back, by id. */
-  private final Map<Long, DestinationQueue.Lease> inFlight = new HashMap<>();
+  private final Map<Long, NodeQueue.Lease> inFlight = new HashMap<>();
   private final List<ActorRef<Done>> drainers = new ArrayList<>();
 
   private final LocalDelivery local;
   private final VirtualDelivery virtual;
   private final Submission submission;
+  private final ActorRef<NodeQueue.Command> queue;
 
-  private DeliveryAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers,
-      MtaConfig config, EventLoopGroup loop, LocalDelivery local, VirtualDelivery virtual, Submission submission) {
+  private DeliveryAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, MtaConfig config, EventLoopGroup loop,
+      LocalDelivery local, VirtualDelivery virtual, Submission submission, ActorRef<NodeQueue.Command> queue) {
     super(ctx);
+    this.queue = queue;
     this.timers = timers;
     this.local = local;
     this.virtual = virtual;
@@ -239,11 +238,6 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Deliver.class, this::onDeliver)
-        .onMessage(ReportLeases.class, r -> {
-          r.replyTo().tell(new DestinationQueue.LeasesHeld(ctx.getSelf(),
-              inFlight.values().stream().filter(l -> l.route().equals(r.route())).toList(), idleConnections(r.route())));
-          return this;
-        })
         .onMessage(Leave.class, this::onLeave)
         .onMessage(Drain.class, d -> {
           drainers.add(d.replyTo());
@@ -273,7 +267,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
 
   private Behavior<Command> onDeliver(Deliver d) {
     if (leaving) {
-      queue(d.lease()).tell(new DestinationQueue.LeaseDeclined(d.lease().id(), ctx.getSelf()));
+      queue.tell(new NodeQueue.LeaseDeclined(d.lease().id(), d.lease().route()));
       return this;
     }
     inFlight.put(d.lease().id(), d.lease());
@@ -283,13 +277,12 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   }
 
   /**
-   * The node leaves: out of the receptionist first, so queues stop choosing this agent (the
-   * news takes a gossip round; what they offer meanwhile is handed back), and the idle
-   * connections close. Deliveries under way go on; {@link Drain} waits for them.
+   * The node leaves: the idle connections close, and a lease still offered (the node's queue
+   * stops leasing when it hears of the leave too) is handed back. Deliveries under way go on;
+   * {@link Drain} waits for them.
    */
   private Behavior<Command> onLeave(Leave l) {
     leaving = true;
-    ctx.getSystem().receptionist().tell(Receptionist.deregister(SERVICE_KEY, ctx.getSelf()));
     List.copyOf(endpoints.keySet()).forEach(this::retire);
     log.info("stopped taking deliveries; {} under way", inFlight.size());
     l.replyTo().tell(Done.getInstance());
@@ -339,7 +332,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
    * Mailbox writes block (files, locks, fsync), so they run on the blocking dispatcher; an
    * alias that points elsewhere is queued as a new message from the same sender.
    */
-  private void deliverLocally(DestinationQueue.Lease lease, Message.Content content, Function<String, LocalResult> mailbox) {
+  private void deliverLocally(NodeQueue.Lease lease, Message.Content content, Function<String, LocalResult> mailbox) {
     var blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
     var results = CompletableFuture.supplyAsync(() -> lease.recipients().stream()
         .map(r -> localResult(r, content, mailbox.apply(r)))
@@ -439,8 +432,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
     boolean wasIdle = cached != null && cached.remove(c.connection());
     if (cached != null && cached.isEmpty()) idle.remove(endpoint);
     if ((closing.remove(c.connection()) || wasIdle) && endpoint != null) {
-      sharding.entityRefFor(DestinationQueue.ENTITY_TYPE_KEY, endpoint.route())
-          .tell(new DestinationQueue.ConnectionsIdle(ctx.getSelf(), idleConnections(endpoint.route())));
+      queue.tell(new NodeQueue.ConnectionsIdle(endpoint.route(), idleConnections(endpoint.route())));
     }
     var unfinished = running.remove(c.connection());
     if (unfinished != null) startJob(unfinished);
@@ -532,7 +524,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
    * queue run meanwhile, or just moved to another node) could hand the same recipients to
    * the queue again before it has recorded them, and they would be delivered twice.
    */
-  private void finish(DestinationQueue.Lease lease, List<RecipientResult> results, boolean siteAnswered) {
+  private void finish(NodeQueue.Lease lease, List<RecipientResult> results, boolean siteAnswered) {
     results.forEach(r -> Metrics.delivery(r.outcome(), lease.route()));
     // The queue keeps a reason only for a site that did not answer (its dead-site verdict): no reply text crosses otherwise.
     var reason = siteAnswered || results.isEmpty() ? "" : results.get(0).reply();
@@ -548,8 +540,8 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
     return this;
   }
 
-  private void leaseDone(DestinationQueue.Lease lease, boolean siteAnswered, String reason) {
-    queue(lease).tell(new DestinationQueue.LeaseCompleted(lease.id(), ctx.getSelf(), siteAnswered, reason,
+  private void leaseDone(NodeQueue.Lease lease, boolean siteAnswered, String reason) {
+    queue.tell(new NodeQueue.LeaseCompleted(lease.id(), lease.route(), siteAnswered, reason,
         idleConnections(lease.route())));
     inFlight.remove(lease.id());
     drainedIfIdle();
@@ -561,10 +553,6 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
       drainers.clear();
     }
     return this;
-  }
-
-  private org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef<DestinationQueue.Command> queue(DestinationQueue.Lease lease) {
-    return sharding.entityRefFor(DestinationQueue.ENTITY_TYPE_KEY, lease.route());
   }
 
   /** {@code [host]:port} or {@code [host]} (port 25): a next hop that needs no MX lookup. */

@@ -42,37 +42,33 @@ import org.slf4j.LoggerFactory;
  * per-destination queue in qmgr, and the single authority for that destination in the
  * cluster.
  *
- * <p>It keeps the recipients that are ready to go (handed over by their {@link Message}
- * entities), grants delivery leases to delivery agents on any node within the concurrency
- * window ({@link Feedback}), and learns from each lease whether the site answered. After a
- * failed cohort the site is dead for {@code minimal_backoff_time}: ready mail is deferred at
- * once instead of hammering it. Only that verdict is journaled (a moved queue still knows a
- * dead site); the ready list and the leases are soft state that the Message entities
- * rebuild, since they hand out again whatever got no answer.
+ * <p>It holds the destination's concurrency window ({@link Feedback}) and divides it among
+ * the nodes ({@link ShareAllocation}): each node's {@link NodeQueue} leases its own ready
+ * mail to its own delivery agent within its share, so a message does not cross the cluster
+ * on its way out, while the window stays one. The nodes report their demand and the
+ * outcomes (did the site answer?) a few times a second; from those the window grows and
+ * shrinks as Postfix's does, and the shares follow the demand. A connection an agent keeps
+ * open, idle, counts in its node's share: the limit holds for connections at the site, not
+ * only for deliveries.
  *
- * <p>A lease goes to the delivery agent (found through the receptionist) of the message's
- * home, the node that received it and holds its content ({@link LeaseRouting}); as every node
- * takes mail in, outbound work spreads over the cluster while the window stays one.
- * A connection an agent keeps open, idle, after a lease ({@link CachedConnections}) is a
- * connection at the site too: it counts in the window, and the next lease goes to the agent
- * that holds it, so the limit holds for connections at the site, not only for deliveries.
- * An agent whose node is leaving hands back the leases it is offered; it gets no more.
- * The queue watches every agent it leased to: when an agent's node dies its leases come
- * back to the ready list at once; a lease not reported within {@code delivery_lease_timeout}
- * comes back too. A queue that starts (first use, or after moving to another node) first
- * asks every agent which leases for this destination it still holds and counts those in
- * its window before it grants more, so a move never doubles the concurrency.
+ * <p>After a failed cohort the site is dead for {@code minimal_backoff_time}: every node
+ * hears it with a share of none, and defers its ready mail at once instead of hammering the
+ * site. Only that verdict is journaled (a moved queue still knows a dead site); the shares
+ * are soft state. A queue that starts (first use, or after moving to another node) first
+ * asks every node for its report and counts what they hold before it grants anything, so
+ * a move never doubles the concurrency; it watches the nodes it granted to, and a node's
+ * share is free again when the node is gone.
  *
  * <p>The window and the recipients per lease are those of the route's transport
  * ({@code <transport>_destination_*}, else the defaults). With a destination_rate_delay the
- * window is one, and the next lease waits that long after the last one came back: being the
- * only one that grants leases here, the queue paces the destination for the whole cluster.
+ * window is one: the node that holds it waits that long between deliveries, and a node that
+ * gets it next waits that long after the last delivery another node reported.
  */
 public final class DestinationQueue
     extends EventSourcedBehavior<DestinationQueue.Command, DestinationQueue.Event, DestinationQueue.State> {
 
   public static final EntityTypeKey<Command> ENTITY_TYPE_KEY = EntityTypeKey.create(Command.class, "DestinationQueue");
-  /** How long a starting queue waits for the agents' reports of leases they still hold. */
+  /** How long a starting queue waits for the nodes' reports of what they still hold. */
   private static final Duration ADOPTION_WAIT = Duration.ofSeconds(3);
   private static final Logger log = LoggerFactory.getLogger("qmgr");
 
@@ -80,48 +76,26 @@ public final class DestinationQueue
 
   public sealed interface Command extends CborSerializable {}
 
-  /** From a Message entity: these recipients of that message are ready for this destination. */
-  public record Enqueue(String queueId, List<String> recipients) implements Command {}
-
   /**
-   * From a delivery agent: a lease is done; {@code siteAnswered} is the concurrency feedback,
-   * {@code reason} why the site did not answer (empty when it did), {@code idleConnections} how
-   * many connections to this destination the agent now keeps open, idle.
+   * From a node: the grant it holds and its share, its ready messages, its deliveries and
+   * idle connections at the site ({@code inUse}), and since its last report the deliveries
+   * that reached the site, the ones that did not ({@code failures}, the last
+   * {@code failuresSinceSuccess} of them after the last success, {@code reason} the last
+   * one's), and when its last delivery ended.
    */
-  public record LeaseCompleted(long leaseId, ActorRef<DeliveryAgent.Command> agent, boolean siteAnswered, String reason,
-      int idleConnections) implements Command {}
-
-  /** From a delivery agent: it closed an idle connection to this destination; how many it still keeps. */
-  public record ConnectionsIdle(ActorRef<DeliveryAgent.Command> agent, int idleConnections) implements Command {}
-
-  /** From a delivery agent whose node is leaving: it does not take this lease; someone else will. */
-  public record LeaseDeclined(long leaseId, ActorRef<DeliveryAgent.Command> agent) implements Command {}
-
-  /**
-   * From a delivery agent, when a queue starts: the leases for this destination it still
-   * holds, and how many connections to it it keeps open, idle.
-   */
-  public record LeasesHeld(ActorRef<DeliveryAgent.Command> agent, List<Lease> leases, int idleConnections)
-      implements Command {}
+  public record ShareReport(ActorRef<NodeQueue.Command> node, long grant, int share, int ready, int inUse,
+      int successes, int failures, int failuresSinceSuccess, String reason, long lastEndMillis) implements Command {}
 
   /** From the shard, to hand this queue off: waits behind a SiteDied/SiteRevived write under way. */
   public record Stop() implements Command {}
 
-  private record LeaseExpired(long leaseId) implements Command {}
+  private record NodesChanged(Receptionist.Listing listing) implements Command {}
 
-  private record AgentsChanged(Receptionist.Listing listing) implements Command {}
-
-  private record AgentGone(ActorRef<DeliveryAgent.Command> agent) implements Command {}
+  private record NodeGone(ActorRef<NodeQueue.Command> node) implements Command {}
 
   private record AdoptionOver() implements Command {}
 
   private record Revive() implements Command {}
-
-  /** destination_rate_delay has passed since the last delivery: the next may go. */
-  private record RateDelayOver() implements Command {}
-
-  /** One delivery's worth of work: some recipients of one message, to this destination. */
-  public record Lease(long id, String route, String queueId, List<String> recipients) implements CborSerializable {}
 
   // --- events and state -----------------------------------------------------------------
 
@@ -154,31 +128,18 @@ public final class DestinationQueue
   private final MtaConfig.QueueSettings settings;
   private final TimerScheduler<Command> timers;
   private final ActorContext<Command> ctx;
-  private final ClusterSharding sharding;
-  private final ActorRef<org.apache.pekko.Done> noReply;
   /** This destination's transport's limits ({@code <transport>_destination_*}, else the defaults). */
   private final MtaConfig.DestinationLimits limits;
   private final Feedback feedback;
-  /** With a destination_rate_delay: no lease is granted before this time (the last delivery's end plus the delay). */
-  private long rateDelayedUntilMillis;
-  /** Ready recipients per queue id, oldest first: fresh and retried mail wait in one line. */
-  private final LinkedHashMap<String, LinkedHashSet<String>> ready = new LinkedHashMap<>();
-  private final Map<Long, Held> leases = new HashMap<>();
-  private List<ActorRef<DeliveryAgent.Command>> agents = List.of();
-  private final CachedConnections<ActorRef<DeliveryAgent.Command>> idle = new CachedConnections<>();
-  /** Each agent's node, as a home tag (QueueId): a message's lease goes to the agent of its home first. */
-  private final Map<ActorRef<DeliveryAgent.Command>, String> agentHomes = new HashMap<>();
-  private final LeaseRouting<ActorRef<DeliveryAgent.Command>> routing;
-  /** Agents that declined a lease (their node is leaving) but are still listed: no leases for them. */
-  private final Set<ActorRef<DeliveryAgent.Command>> leaving = new HashSet<>();
-  private final Set<ActorRef<DeliveryAgent.Command>> watched = new HashSet<>();
-  /** Until the agents have said which leases they still hold, nothing new is granted. */
+  /** Unique across incarnations of this queue: a node's report tells whether its share is this one's. */
+  private final ShareAllocation<ActorRef<NodeQueue.Command>> shares =
+      new ShareAllocation<>(System.currentTimeMillis() * 1000);
+  private final Set<ActorRef<NodeQueue.Command>> watched = new HashSet<>();
+  /** Until the nodes have said what they hold, nothing is granted. */
   private boolean adopting = true;
-  private int reportsAwaited = -1;
-  /** Unique across incarnations of this queue: an adopted lease never shares an id with a new one. */
-  private long nextLeaseId = System.currentTimeMillis() * 1000;
-
-  private record Held(Lease lease, ActorRef<DeliveryAgent.Command> agent) {}
+  private Set<ActorRef<NodeQueue.Command>> reportsAwaited;
+  /** When the last delivery anywhere ended (for the rate delay). */
+  private long lastEndMillis;
 
   private DestinationQueue(String route, MtaConfig.QueueSettings settings, ActorContext<Command> ctx, TimerScheduler<Command> timers) {
     super(PersistenceId.of(ENTITY_TYPE_KEY.name(), route));
@@ -186,13 +147,8 @@ public final class DestinationQueue
     this.settings = settings;
     this.timers = timers;
     this.ctx = ctx;
-    this.sharding = ClusterSharding.get(ctx.getSystem());
-    this.noReply = ctx.getSystem().ignoreRef();
-    var selfAddress = Cluster.get(ctx.getSystem()).selfMember().address();
-    this.routing = new LeaseRouting<>(idle,
-        agent -> agentHomes.computeIfAbsent(agent, a -> QueueId.homeTag(MessageShards.nodeOf(a.path(), selfAddress))));
-    ctx.getSystem().receptionist().tell(Receptionist.subscribe(DeliveryAgent.SERVICE_KEY,
-        ctx.messageAdapter(Receptionist.Listing.class, AgentsChanged::new)));
+    ctx.getSystem().receptionist().tell(Receptionist.subscribe(NodeQueue.SERVICE_KEY,
+        ctx.messageAdapter(Receptionist.Listing.class, NodesChanged::new)));
     timers.startSingleTimer(AdoptionOver.class, new AdoptionOver(), ADOPTION_WAIT);
     this.limits = settings.limitsFor(Route.parse(route).transport());
     // As in Postfix, a destination with a rate delay gets one delivery at a time.
@@ -217,169 +173,89 @@ public final class DestinationQueue
     var b = newCommandHandlerBuilder();
     b.forAnyState()
         .onCommand(Stop.class, (s, c) -> Effect().stop())
-        .onCommand(AgentsChanged.class, (s, c) -> agentsChanged(c))
-        .onCommand(LeasesHeld.class, (s, c) -> adopt(c))
-        .onCommand(AdoptionOver.class, (s, c) -> adoptionOver())
-        .onCommand(AgentGone.class, (s, c) -> agentGone(c.agent()))
-        .onCommand(ConnectionsIdle.class, (s, c) -> connectionsIdle(c))
-        .onCommand(LeaseDeclined.class, (s, c) -> leaseDeclined(c));
-    b.forStateType(Open.class)
-        .onCommand(Enqueue.class, (s, c) -> enqueue(c))
-        .onCommand(LeaseCompleted.class, this::leaseCompleted)
-        .onCommand(LeaseExpired.class, (s, c) -> leaseExpired(c))
-        .onCommand(Revive.class, (s, c) -> Effect().none())
-        .onCommand(RateDelayOver.class, (s, c) -> {
-          pump();
-          return Effect().none();
-        });
-    b.forStateType(Dead.class)
-        .onCommand(Enqueue.class, (s, c) -> s.untilMillis() <= System.currentTimeMillis()
-            ? Effect().persist(new SiteRevived()).thenRun(x -> revived()).thenRun(x -> enqueue(c))
-            : deferNow(s, c.queueId(), c.recipients()))
-        .onCommand(LeaseCompleted.class, (s, c) -> {
-          idle.report(c.agent(), c.idleConnections());
-          return forgetLease(c.leaseId());
+        .onCommand(NodesChanged.class, (s, c) -> nodesChanged(s, c))
+        .onCommand(AdoptionOver.class, (s, c) -> {
+          adoptionOver();
+          return allocated(s);
         })
-        .onCommand(LeaseExpired.class, (s, c) -> forgetLease(c.leaseId()))
-        .onCommand(Revive.class, (s, c) -> Effect().persist(new SiteRevived()).thenRun(x -> revived()))
-        .onCommand(RateDelayOver.class, (s, c) -> Effect().none());
+        .onCommand(NodeGone.class, (s, c) -> {
+          watched.remove(c.node());
+          shares.forget(c.node());
+          return allocated(s);
+        });
+    b.forStateType(Open.class)
+        .onCommand(ShareReport.class, this::reportWhileOpen)
+        .onCommand(Revive.class, (s, c) -> Effect().none());
+    b.forStateType(Dead.class)
+        .onCommand(ShareReport.class, this::reportWhileDead)
+        .onCommand(Revive.class, (s, c) -> Effect().persist(new SiteRevived()).thenRun(x -> revived()));
     return b.build();
   }
 
-  private Effect<Event, State> enqueue(Enqueue c) {
-    log.debug("{}: enqueue {} {}", route, c.queueId(), c.recipients());
-    // A Message entity hands out again what got no answer yet: take only what is not out already.
-    var out = leases.values().stream().map(Held::lease).filter(l -> l.queueId().equals(c.queueId()))
-        .flatMap(l -> l.recipients().stream()).collect(Collectors.toSet());
-    var waiting = ready.computeIfAbsent(c.queueId(), id -> new LinkedHashSet<>());
-    c.recipients().stream().filter(r -> !out.contains(r)).forEach(waiting::add);
-    if (waiting.isEmpty()) ready.remove(c.queueId());
-    pump();
-    return Effect().none();
-  }
-
-  private Effect<Event, State> leaseCompleted(Open state, LeaseCompleted c) {
-    // Even for a lease this queue forgot (expired, or granted before a move): the connection is real.
-    idle.report(c.agent(), c.idleConnections());
-    watch(c.agent());
-    if (leases.remove(c.leaseId()) == null) {
-      pump();
-      return Effect().none();
-    }
-    timers.cancel(c.leaseId());
-    boolean cohortFailed = !c.siteAnswered() && feedback.failure();
-    if (c.siteAnswered()) feedback.success();
-    rateDelay();
-    Metrics.concurrencyWindow(route, feedback.window());
+  private Effect<Event, State> reportWhileOpen(Open state, ShareReport r) {
+    heard(r);
+    // The order within a report is not known: the failures before the last success, the successes, then the rest.
+    for (int i = r.failuresSinceSuccess(); i < r.failures(); i++) feedback.failure();
+    for (int i = 0; i < r.successes(); i++) feedback.success();
+    boolean cohortFailed = false;
+    for (int i = 0; i < r.failuresSinceSuccess(); i++) cohortFailed |= feedback.failure();
+    if (r.successes() + r.failures() > 0) Metrics.concurrencyWindow(route, feedback.window());
     if (cohortFailed) {
       long until = System.currentTimeMillis() + settings.minimalBackoffTime().toMillis();
-      return Effect().persist(new SiteDied(c.reason(), until)).thenRun(s -> deferAllReady((Dead) s));
+      return Effect().persist(new SiteDied(r.reason(), until)).thenRun(s -> died((Dead) s));
     }
-    pump();
-    return Effect().none();
+    return allocated(state);
   }
 
-  private Effect<Event, State> leaseExpired(LeaseExpired c) {
-    var held = leases.remove(c.leaseId());
-    if (held != null) {
-      log.warn("warning: {}: delivery lease {} for {} expired; trying again", route, c.leaseId(), held.lease().queueId());
-      giveBack(held.lease());
-      pump();
+  private Effect<Event, State> reportWhileDead(Dead dead, ShareReport r) {
+    heard(r);
+    if (r.ready() == 0) return Effect().none();
+    if (dead.untilMillis() <= System.currentTimeMillis()) {
+      return Effect().persist(new SiteRevived()).thenRun(x -> revived());
     }
+    // Mail came in at a node after the news: it is deferred there too.
+    r.node().tell(new NodeQueue.Share(route, 0, 0, dead.untilMillis(), dead.reason(), 0));
     return Effect().none();
   }
 
-  private void giveBack(Lease lease) {
-    ready.computeIfAbsent(lease.queueId(), id -> new LinkedHashSet<>()).addAll(lease.recipients());
+  private void heard(ShareReport r) {
+    if (watched.add(r.node())) ctx.watchWith(r.node(), new NodeGone(r.node()));
+    shares.report(r.node(), r.grant(), r.share(), r.ready(), r.inUse());
+    lastEndMillis = Math.max(lastEndMillis, r.lastEndMillis());
+    if (adopting && reportsAwaited != null && reportsAwaited.remove(r.node()) && reportsAwaited.isEmpty()) adoptionOver();
   }
 
-  private Effect<Event, State> connectionsIdle(ConnectionsIdle c) {
-    idle.report(c.agent(), c.idleConnections());
-    pump();
-    return Effect().none();
-  }
-
-  /** The agent's node is leaving: the lease goes to another agent, and this one gets no more. */
-  private Effect<Event, State> leaseDeclined(LeaseDeclined c) {
-    leaving.add(c.agent());
-    var held = leases.remove(c.leaseId());
-    if (held != null) {
-      timers.cancel(c.leaseId());
-      log.info("{}: delivery agent {} is leaving; lease {} for {} goes to another", route, c.agent().path(), c.leaseId(),
-          held.lease().queueId());
-      giveBack(held.lease());
-    }
-    pump();
-    return Effect().none();
-  }
-
-  private Effect<Event, State> agentsChanged(AgentsChanged c) {
-    agents = List.copyOf(c.listing().getServiceInstances(DeliveryAgent.SERVICE_KEY));
-    leaving.retainAll(agents);
-    agentHomes.keySet().retainAll(agents);
-    if (adopting && reportsAwaited < 0) {
-      reportsAwaited = agents.size();
+  private Effect<Event, State> nodesChanged(State state, NodesChanged c) {
+    if (adopting && reportsAwaited == null) {
+      reportsAwaited = new HashSet<>(c.listing().getServiceInstances(NodeQueue.SERVICE_KEY));
       var replyTo = ctx.getSelf();
-      agents.forEach(a -> a.tell(new DeliveryAgent.ReportLeases(route, replyTo)));
-      if (reportsAwaited == 0) return adoptionOver();
+      reportsAwaited.forEach(node -> node.tell(new NodeQueue.ReportShare(route, replyTo)));
+      if (reportsAwaited.isEmpty()) adoptionOver();
     }
-    pump();
+    return allocated(state);
+  }
+
+  private void adoptionOver() {
+    if (!adopting) return;
+    adopting = false;
+    timers.cancel(AdoptionOver.class);
+  }
+
+  /** The shares follow the demand now (none while the nodes' reports are awaited, or the site is dead). */
+  private Effect<Event, State> allocated(State state) {
+    if (adopting || !(state instanceof Open)) return Effect().none();
+    long now = System.currentTimeMillis();
+    long notBefore = limits.rateDelay().isZero() || lastEndMillis == 0 ? 0 : lastEndMillis + limits.rateDelay().toMillis();
+    shares.allocate(feedback.window(), now)
+        .forEach((node, grant) -> node.tell(new NodeQueue.Share(route, grant.id(), grant.size(), 0, "", notBefore)));
     return Effect().none();
   }
 
-  private Effect<Event, State> adopt(LeasesHeld c) {
-    idle.report(c.agent(), c.idleConnections());
-    watch(c.agent());
-    for (var lease : c.leases()) {
-      if (leases.containsKey(lease.id())) continue;
-      leases.put(lease.id(), new Held(lease, c.agent()));
-      timers.startSingleTimer(lease.id(), new LeaseExpired(lease.id()), settings.deliveryLeaseTimeout());
-      nextLeaseId = Math.max(nextLeaseId, lease.id() + 1);
-      // A Message entity may have handed these recipients here before the agent's report came: they are out already.
-      var waiting = ready.get(lease.queueId());
-      if (waiting != null) {
-        lease.recipients().forEach(waiting::remove);
-        if (waiting.isEmpty()) ready.remove(lease.queueId());
-      }
-    }
-    if (adopting && --reportsAwaited <= 0) return adoptionOver();
-    return Effect().none();
-  }
-
-  private Effect<Event, State> adoptionOver() {
-    if (adopting) {
-      adopting = false;
-      timers.cancel(AdoptionOver.class);
-      if (!leases.isEmpty()) log.info("{}: adopted {} delivery leases still under way", route, leases.size());
-      pump();
-    }
-    return Effect().none();
-  }
-
-  /** The agent's node is gone: whatever it held goes back to the ready list now. */
-  private Effect<Event, State> agentGone(ActorRef<DeliveryAgent.Command> agent) {
-    watched.remove(agent);
-    idle.forget(agent);
-    leaving.remove(agent);
-    var lost = leases.values().stream().filter(h -> h.agent().equals(agent)).toList();
-    for (var held : lost) {
-      leases.remove(held.lease().id());
-      timers.cancel(held.lease().id());
-      giveBack(held.lease());
-    }
-    if (!lost.isEmpty()) log.warn("warning: {}: delivery agent {} is gone; {} leases back in the queue", route, agent.path(), lost.size());
-    pump();
-    return Effect().none();
-  }
-
-  private void watch(ActorRef<DeliveryAgent.Command> agent) {
-    if (watched.add(agent)) ctx.watchWith(agent, new AgentGone(agent));
-  }
-
-  private Effect<Event, State> forgetLease(long leaseId) {
-    leases.remove(leaseId);
-    timers.cancel(leaseId);
-    return Effect().none();
+  private void died(Dead dead) {
+    log.info("{}: site is dead until {}: {}", route, java.time.Instant.ofEpochMilli(dead.untilMillis()), dead.reason());
+    shares.revokeAll().forEach((node, grant) ->
+        node.tell(new NodeQueue.Share(route, grant.id(), 0, dead.untilMillis(), dead.reason(), 0)));
+    scheduleRevive(dead);
   }
 
   /** The site's time is up: start again from the initial window (Postfix probes a dead site the same way). */
@@ -387,60 +263,7 @@ public final class DestinationQueue
     log.info("{}: site revived", route);
     feedback.reset();
     Metrics.concurrencyWindow(route, feedback.window());
-    pump();
-  }
-
-  /** destination_rate_delay: the next delivery starts no sooner than this long after this one ended. */
-  private void rateDelay() {
-    if (limits.rateDelay().isZero()) return;
-    rateDelayedUntilMillis = System.currentTimeMillis() + limits.rateDelay().toMillis();
-    timers.startSingleTimer(RateDelayOver.class, new RateDelayOver(), limits.rateDelay());
-  }
-
-  /**
-   * Grants leases while the window has room (LeaseRouting picks the message and the agent:
-   * the oldest, at home, over an idle connection where one is open), as long as leases and
-   * idle connections together stay within the window; none while a rate delay runs (its
-   * timer pumps again).
-   */
-  private void pump() {
-    if (adopting || System.currentTimeMillis() < rateDelayedUntilMillis) return;
-    var candidates = agents.stream().filter(a -> !leaving.contains(a)).toList();
-    while (leases.size() < feedback.window()) {
-      var grant = routing.next(ready, candidates, leases.size() + idle.total() < feedback.window());
-      if (grant == null) return;
-      var agent = grant.agent();
-      var queueId = grant.queueId();
-      var waiting = ready.get(queueId);
-      var batch = new ArrayList<String>();
-      var it = waiting.iterator();
-      while (it.hasNext() && batch.size() < limits.recipientLimit()) {
-        batch.add(it.next());
-        it.remove();
-      }
-      if (waiting.isEmpty()) ready.remove(queueId);
-      var lease = new Lease(nextLeaseId++, route, queueId, batch);
-      leases.put(lease.id(), new Held(lease, agent));
-      watch(agent);
-      timers.startSingleTimer(lease.id(), new LeaseExpired(lease.id()), settings.deliveryLeaseTimeout());
-      agent.tell(new DeliveryAgent.Deliver(lease));
-    }
-  }
-
-  private void deferAllReady(Dead dead) {
-    log.info("{}: site is dead until {}: {}", route, java.time.Instant.ofEpochMilli(dead.untilMillis()), dead.reason());
-    new ArrayList<>(ready.entrySet()).forEach(e -> deferNow(dead, e.getKey(), List.copyOf(e.getValue())));
-    ready.clear();
-    scheduleRevive(dead);
-  }
-
-  private Effect<Event, State> deferNow(Dead dead, String queueId, List<String> recipients) {
-    log.debug("{}: dead, defer {}", route, queueId);
-    var results = recipients.stream()
-        .map(r -> RecipientResult.deferred(r, "4.4.1", "delivery temporarily suspended: " + dead.reason()))
-        .toList();
-    sharding.entityRefFor(Message.ENTITY_TYPE_KEY, queueId).tell(new Message.RecordResults(results, noReply));
-    return Effect().none();
+    allocated(new Open());
   }
 
   private void scheduleRevive(Dead dead) {

@@ -48,16 +48,17 @@ import org.slf4j.LoggerFactory;
  * One queued message (Postfix's queue file), sharded by queue id and event-sourced.
  *
  * <p>The entity is the truth about its recipients: which are pending, delivered, deferred
- * (and until when) or bounced. It hands pending recipients to their {@link DestinationQueue}
- * (one per route), which decides when they go out; delivery agents fetch the content from
+ * (and until when) or bounced. It hands pending recipients to its node's {@link NodeQueue},
+ * which leases them, by route, within the node's share of their {@link DestinationQueue}'s
+ * window; delivery agents fetch the content from
  * here and report each recipient's outcome back. Deferred recipients wait here, with
- * Postfix's backoff, and go back to their queue when due. When every recipient is final the
+ * Postfix's backoff, and go back to the node's queue when due. When every recipient is final the
  * message is {@link Completed}; the queue run then removes its rows from the journal, as
  * Postfix unlinks a queue file (queue ids are never reused, so nothing can replay them).
  *
- * <p>Destination queues keep only soft state, so anything this entity has handed out is
- * handed out again when no result came back within a queue run ({@code queue_run_delay}):
- * the queues drop duplicates, and a queue that moved or restarted is refilled this way.
+ * <p>The queues keep only soft state, so anything this entity has handed out is handed out
+ * again when no result came back within a queue run ({@code queue_run_delay}): the queue
+ * drops duplicates, and one that lost its mail (its node left or died) is refilled this way.
  */
 public final class Message
     extends EventSourcedBehaviorWithEnforcedReplies<Message.Command, Message.Event, Message.State> {
@@ -330,12 +331,12 @@ public final class Message
     }
   }
 
-  public static void init(ActorSystem<?> system, MtaConfig config, Notices notices) {
+  public static void init(ActorSystem<?> system, MtaConfig config, Notices notices, ActorRef<NodeQueue.Command> queue) {
     var q = config.queue();
     var times = new QueueTimes(q.minimalBackoffTime(), q.maximalBackoffTime(), q.queueRunDelay(), q.maximalQueueLifetime(),
         q.delayWarningTime());
     // At home: the node that received a message keeps it (MessageShards).
-    ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx, times, notices))
+    ClusterSharding.get(system).init(Entity.of(ENTITY_TYPE_KEY, ctx -> create(ctx, times, notices, queue))
         .withMessageExtractor(MessageShards.<Command>extractor())
         .withAllocationStrategy(new MessageShards.HomeAllocation())
         .withStopMessage(new Stop()).withRole(MAIL_ROLE));
@@ -348,12 +349,13 @@ public final class Message
    * the write of event 1 collides with the journal's primary key and fails: 451, never loss.
    * Any other first command (a wake-up, a delivery agent, the operator) recovers as usual.
    */
-  static Behavior<Command> create(EntityContext<Command> entity, QueueTimes times, Notices notices) {
+  static Behavior<Command> create(EntityContext<Command> entity, QueueTimes times, Notices notices,
+      ActorRef<NodeQueue.Command> queue) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> Behaviors.withStash(1, stash ->
         Behaviors.receive(Command.class).onAnyMessage(first -> {
           stash.stash(first);
           boolean fresh = first instanceof Accept accept && !accept.resend();
-          return stash.unstashAll(new Message(entity, ctx, timers, times, notices, fresh));
+          return stash.unstashAll(new Message(entity, ctx, timers, times, notices, queue, fresh));
         }).build())));
   }
 
@@ -370,14 +372,17 @@ public final class Message
 
   private final ActorContext<Command> ctx;
   private final Notices notices;
+  /** This node's queue, where ready recipients go (the node the entity runs on: its home, unless that is gone). */
+  private final ActorRef<NodeQueue.Command> queue;
   /** Notices are being queued (sendNotices until NoticesQueued): not again meanwhile. */
   private boolean noticesUnderWay;
   /** The delay warning is being queued (warnIfDelayed until DelayWarningQueued): not again meanwhile. */
   private boolean delayWarningUnderWay;
 
   private Message(EntityContext<Command> entity, ActorContext<Command> ctx, TimerScheduler<Command> timers,
-      QueueTimes times, Notices notices, boolean fresh) {
+      QueueTimes times, Notices notices, ActorRef<NodeQueue.Command> queue, boolean fresh) {
     super(PersistenceId.of(ENTITY_TYPE_KEY.name(), entity.getEntityId()));
+    this.queue = queue;
     this.fresh = fresh;
     this.ctx = ctx;
     this.notices = notices;
@@ -485,7 +490,7 @@ public final class Message
     }
     long now = System.currentTimeMillis();
     state.dueByRoute(now).forEach((route, recipients) ->
-        sharding.entityRefFor(DestinationQueue.ENTITY_TYPE_KEY, route).tell(new DestinationQueue.Enqueue(queueId, recipients)));
+        queue.tell(new NodeQueue.Enqueue(queueId, route, recipients)));
     scheduleWake(state, now);
     warnIfDelayed(state, now);
     return Effect().noReply();
@@ -528,8 +533,7 @@ public final class Message
     state.recipients().entrySet().stream()
         .filter(e -> !e.getValue().status().isFinal())
         .collect(Collectors.groupingBy(e -> e.getValue().route(), Collectors.mapping(Map.Entry::getKey, Collectors.toList())))
-        .forEach((route, recipients) -> sharding.entityRefFor(DestinationQueue.ENTITY_TYPE_KEY, route)
-            .tell(new DestinationQueue.Enqueue(queueId, recipients)));
+        .forEach((route, recipients) -> queue.tell(new NodeQueue.Enqueue(queueId, route, recipients)));
     // Everything is out now: hand it out again if no result comes back within a queue run.
     timers.startSingleTimer(new RetryDue(), times.queueRunDelay());
   }

@@ -6,9 +6,11 @@
  * DESCRIPTION
  *	Message is one queued message (Postfix's queue file), a sharded, event-sourced entity
  *	keyed by queue id. It is the truth about its recipients and hands the pending ones to
- *	the DestinationQueue of their route. DestinationQueue is one destination
- *	(transport:nexthop) for the whole cluster: it grants delivery leases to the delivery
- *	agents of every node within its concurrency window, so the limit holds cluster-wide.
+ *	its node's NodeQueue. DestinationQueue is one destination (transport:nexthop) for the
+ *	whole cluster: it holds the concurrency window and grants each node a share of it
+ *	(ShareAllocation); each node's NodeQueue leases its own ready mail to its own
+ *	delivery agent within its share (DestinationShare), so the limit holds cluster-wide
+ *	while a mail does not leave its node on the way out.
  * MAIL QUEUES
  *	Postfix's queues are states of a Message here:
  *
@@ -35,8 +37,9 @@
  *
  *	Rate: a non-zero default_destination_rate_delay (or <transport>_...) makes the destination's concurrency 1 and
  *	leaves at least that long between the end of one delivery and the start of the
- *	next. The DestinationQueue is the only one that grants leases for its destination,
- *	so the pace holds for the whole cluster.
+ *	next. The window of one is held by one node at a time, which keeps the pace; when
+ *	it passes to another node, that node waits the delay after the last delivery the
+ *	DestinationQueue heard of, so the pace holds for the whole cluster.
  *
  *	Retries: a deferred recipient waits as long as the message has already waited, within
  *	minimal_backoff_time and maximal_backoff_time. After maximal_queue_lifetime it bounces
@@ -47,22 +50,29 @@
  *	(Notices, by their NOTIFY), and the postmaster a copy when notify_classes has
  *	"delay". DelayWarned in the journal makes it once only, across restarts and moves.
  *
+ *	Shares: each node reports, for each destination it has mail or deliveries for, its
+ *	ready messages, its deliveries and idle connections at the site, and the outcomes
+ *	since its last report, at most every 100 ms (at once when mail waits and it has no
+ *	share). The window grows and shrinks by those outcomes as by single deliveries; the
+ *	shares follow demand, filled up evenly; a share shrinks at once and others grow only
+ *	into what the node has acknowledged, so the sum at the site never exceeds the window.
+ *	When more nodes want a destination than its window has places, they take turns.
+ *
  *	Leases: at most default_destination_recipient_limit recipients of one message per
- *	delivery; a lease not reported within delivery_lease_timeout, or held by an agent whose
- *	node is gone, returns to the ready list. A queue that starts asks the agents which of
- *	its leases are still under way before it grants more. An agent reports a lease done
- *	once the Message entity has recorded its results.
+ *	delivery; a lease not reported within delivery_lease_timeout returns to the node's
+ *	ready list. A queue that starts asks every node what it holds before it grants
+ *	anything; a node's share is free again when the node is gone. An agent reports a lease
+ *	done once the Message entity has recorded its results.
  *
  *	Home: a message lives on the node that received it, named in its queue id (QueueId);
- *	its shard is placed there (MessageShards), and its leases go to that node's agent first
- *	(LeaseRouting), so its content stays on one node and only Enqueue, Deliver and
- *	LeaseCompleted cross the cluster.
+ *	its shard is placed there (MessageShards), its ready recipients wait in that node's
+ *	NodeQueue and that node's agent delivers it: its content stays on one node and no
+ *	message crosses the cluster per mail. When a node leaves, its ready mail goes to the
+ *	other nodes' queues; when one dies, its messages move, and the queue run wakes them.
  *
- *	Connections: the idle connections that agents keep to the destination
- *	(CachedConnections) count in the window beside the leases, so the window bounds the
- *	connections at the site, cluster-wide. A lease takes an idle connection where that keeps
- *	the message at home, and any idle one when the window has no room for a new connection.
- *	An agent whose node is leaving hands its offered leases back and gets no more.
+ *	Connections: the idle connections that an agent keeps to the destination count in its
+ *	node's share beside the leases, so the window bounds the connections at the site,
+ *	cluster-wide; the next lease takes an idle connection where one is open.
  * DURABILITY
  *	smtpd is answered 250 only when the Accepted event is in the journal. Every outcome is
  *	journaled before it is logged. A finished message is Completed; the queue run removes

@@ -72,8 +72,7 @@ class MessageDelayWarningTest {
         "delays@admin.test", "double-bounce@mx.test");
     var notices = new Notices(policy, new DsnBuilder("mx.test", 50_000, config.queue().maximalQueueLifetime(), Clock.systemUTC()),
         submission);
-    Message.init(system, config, notices);
-    DestinationQueue.init(system, config);
+    Message.init(system, config, notices, cluster.startQueues(config));
   }
 
   @AfterAll
@@ -150,7 +149,7 @@ class MessageDelayWarningTest {
   }
 
   /** A notice as the delivery agent got it: its lease and its content. */
-  private record Notice(DestinationQueue.Lease lease, Message.Content content) {}
+  private record Notice(NodeQueue.Lease lease, Message.Content content) {}
 
   /**
    * Answers every lease to the slow destination with a deferral for {@code time}; leases
@@ -161,7 +160,7 @@ class MessageDelayWarningTest {
     int total = 0;
     int afterNotice = 0;
     while (end - System.nanoTime() > 0) {
-      DestinationQueue.Lease lease;
+      NodeQueue.Lease lease;
       try {
         lease = cluster.nextLease(Duration.ofNanos(end - System.nanoTime()));
       } catch (AssertionError quiet) {
@@ -182,15 +181,14 @@ class MessageDelayWarningTest {
   /** How many leases to the slow destination were deferred: in all, and after the first notice came. */
   private record Deferrals(int total, int afterFirstNotice) {}
 
-  /** What a delivery agent reports: the results to the message, the lease to its queue. */
-  private static void report(DestinationQueue.Lease lease, RecipientResult.Outcome outcome, String reply) {
+  /** What a delivery agent reports: the results to the message, the lease to its node's queue. */
+  private static void report(NodeQueue.Lease lease, RecipientResult.Outcome outcome, String reply) {
     var dsn = outcome == RecipientResult.Outcome.SENT ? "2.0.0" : "4.3.2";
     var results = lease.recipients().stream()
         .map(r -> new RecipientResult(r, outcome, dsn, reply, "slow.test[192.0.2.1]:25")).toList();
     sharding.entityRefFor(Message.ENTITY_TYPE_KEY, lease.queueId())
         .tell(new Message.RecordResults(results, cluster.kit.system().ignoreRef()));
-    sharding.entityRefFor(DestinationQueue.ENTITY_TYPE_KEY, lease.route())
-        .tell(new DestinationQueue.LeaseCompleted(lease.id(), cluster.agent.ref(), true, "", 0));
+    cluster.completed(lease, true, 0);
   }
 
   private static Message.Content content(String queueId) throws Exception {

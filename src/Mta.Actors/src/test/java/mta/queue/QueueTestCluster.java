@@ -6,13 +6,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import mta.config.MtaConfig;
 import mta.delivery.DeliveryAgent;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
@@ -20,13 +19,14 @@ import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
 
 /**
  * A one-node cluster in the test's JVM for the queue entities: the mail role, sharding, the
- * in-memory journal of Pekko's persistence testkit, and a test probe registered as the
- * node's delivery agent, so the entities lease work to the test as they would to
- * mta.delivery.
+ * in-memory journal of Pekko's persistence testkit, and the node's queue ({@link #startQueues})
+ * with a test probe as its delivery agent, so the queues lease work to the test as they
+ * would to mta.delivery.
  */
 final class QueueTestCluster implements AutoCloseable {
   final ActorTestKit kit;
   final TestProbe<DeliveryAgent.Command> agent;
+  private ActorRef<NodeQueue.Command> queue;
 
   QueueTestCluster(String name) {
     Config config = ConfigFactory.parseString("""
@@ -47,7 +47,20 @@ final class QueueTestCluster implements AutoCloseable {
       sleep(Duration.ofMillis(50));
     }
     agent = kit.createTestProbe(DeliveryAgent.Command.class);
-    kit.system().receptionist().tell(Receptionist.register(DeliveryAgent.SERVICE_KEY, agent.ref()));
+  }
+
+  /** The destination queues (sharded) and this node's queue, which leases to the probe, with these settings. */
+  ActorRef<NodeQueue.Command> startQueues(MtaConfig config) {
+    DestinationQueue.init(kit.system(), config);
+    queue = kit.spawn(NodeQueue.create(config.queue()), "queue");
+    queue.tell(new NodeQueue.AgentStarted(agent.ref()));
+    return queue;
+  }
+
+  /** What the delivery agent tells its node's queue when a lease is done. */
+  void completed(NodeQueue.Lease lease, boolean siteAnswered, int idleConnections) {
+    queue.tell(new NodeQueue.LeaseCompleted(lease.id(), lease.route(), siteAnswered, siteAnswered ? "" : "no answer",
+        idleConnections));
   }
 
   /** The queue settings of a node whose configuration file says {@code hocon} (over the defaults). */
@@ -60,44 +73,17 @@ final class QueueTestCluster implements AutoCloseable {
     }
   }
 
-  /**
-   * The next lease granted to the agent within {@code max}, answering the starting queues'
-   * questions for leases still held (none) on the way.
-   */
-  DestinationQueue.Lease nextLease(Duration max) {
-    var deadline = System.nanoTime() + max.toNanos();
-    while (true) {
-      var left = Duration.ofNanos(Math.max(1, deadline - System.nanoTime()));
-      switch (agent.receiveMessage(left)) {
-        case DeliveryAgent.ReportLeases r -> r.replyTo().tell(new DestinationQueue.LeasesHeld(agent.ref(), List.of(), 0));
-        case DeliveryAgent.Deliver d -> {
-          return d.lease();
-        }
-        case DeliveryAgent.Command other -> throw new AssertionError("unexpected " + other);
-      }
-    }
+  /** The next lease granted to the agent within {@code max}. */
+  NodeQueue.Lease nextLease(Duration max) {
+    return switch (agent.receiveMessage(max)) {
+      case DeliveryAgent.Deliver d -> d.lease();
+      case DeliveryAgent.Command other -> throw new AssertionError("unexpected " + other);
+    };
   }
 
-  /** No lease is granted for {@code quiet} (start-up questions are answered). */
+  /** No lease is granted for {@code quiet}. */
   void expectNoLease(Duration quiet) {
-    var deadline = System.nanoTime() + quiet.toNanos();
-    while (deadline - System.nanoTime() > 0) {
-      switch (pollAgent(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())))) {
-        case null -> { }
-        case DeliveryAgent.ReportLeases r -> r.replyTo().tell(new DestinationQueue.LeasesHeld(agent.ref(), List.of(), 0));
-        case DeliveryAgent.Deliver d -> throw new AssertionError("a lease was granted when none should be: " + d.lease());
-        case DeliveryAgent.Command other -> throw new AssertionError("unexpected " + other);
-      }
-    }
-  }
-
-  /** The agent's next message within {@code max}, or null. */
-  private DeliveryAgent.Command pollAgent(Duration left) {
-    try {
-      return agent.receiveMessage(left);
-    } catch (AssertionError timeout) {
-      return null;
-    }
+    agent.expectNoMessage(quiet);
   }
 
   static void sleep(Duration d) {

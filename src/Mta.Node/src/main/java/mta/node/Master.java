@@ -12,6 +12,7 @@ import mta.delivery.DeliveryAgent;
 import mta.delivery.local.LocalTransport;
 import mta.management.ManagementServer;
 import mta.queue.DestinationQueue;
+import mta.queue.NodeQueue;
 import mta.queue.Message;
 import mta.queue.Notices;
 import mta.queue.Submission;
@@ -91,11 +92,14 @@ final class Master {
 
       var policy = PolicySettings.load(config);
       var submission = submission(system, config, policy);
-      Message.init(system, config, notices(config, submission));
+      // This node's part of every destination queue: a mail goes from its Message entity to the
+      // delivery agent here, within the node's share of the destination's window.
+      var queue = ctx.spawn(NodeQueue.create(config.queue()), "queue");
+      Message.init(system, config, notices(config, submission), queue);
       DestinationQueue.init(system, config);
       Anvil.init(system, ClientLimits.from(config.config(), config.mynetworks()).timeUnit(), Message.MAIL_ROLE);
       var local = LocalTransport.from(config, policy);
-      var delivery = ctx.spawn(DeliveryAgent.create(config, loop, local, LocalTransport.virtual(config, policy, local), submission), "delivery");
+      var delivery = ctx.spawn(DeliveryAgent.create(config, loop, local, LocalTransport.virtual(config, policy, local), submission, queue), "delivery");
       var scanner = QueueScanner.create(config.queue().queueRunDelay(), config.config().getConfig("pekko-persistence-jdbc.shared-databases.mta.db"));
       ClusterSingleton.get(system).init(SingletonActor.of(scanner, "queue-scanner")
           .withSettings(ClusterSingletonSettings.create(system).withRole(Message.MAIL_ROLE)));
@@ -109,8 +113,11 @@ final class Master {
       }
 
       var shutdown = CoordinatedShutdown.get(system);
-      // First of all the delivery agent stops taking leases, so the queues give them to the
-      // other nodes while this one finishes what it has (Postfix's master stops its smtp first).
+      // First of all this node stops leasing and its ready mail goes to the other nodes, and the
+      // delivery agent takes no more leases, while this node finishes what it has (Postfix's
+      // master stops its smtp first).
+      shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "queue-leave", () ->
+          AskPattern.ask(queue, NodeQueue.Leave::new, Duration.ofSeconds(5), system.scheduler()));
       shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "delivery-leave", () ->
           AskPattern.ask(delivery, DeliveryAgent.Leave::new, Duration.ofSeconds(5), system.scheduler()));
       shutdown.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "smtpd-unbind", () ->
