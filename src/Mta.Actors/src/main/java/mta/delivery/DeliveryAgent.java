@@ -40,8 +40,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -272,7 +270,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
     }
     inFlight.put(d.lease().id(), d.lease());
     ctx.askWithStatus(Message.Content.class, sharding.entityRefFor(Message.ENTITY_TYPE_KEY, d.lease().queueId()),
-        MESSAGE_TIMEOUT, Message.GetContent::new, (content, failure) -> new Fetched(d.lease(), content, failure));
+        MESSAGE_TIMEOUT, Message.GetContentToDeliver::new, (content, failure) -> new Fetched(d.lease(), content, failure));
     return this;
   }
 

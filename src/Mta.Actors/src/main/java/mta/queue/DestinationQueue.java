@@ -1,18 +1,10 @@
 package mta.queue;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.stream.Collectors;
 import mta.CborSerializable;
 import mta.config.MtaConfig;
-import mta.delivery.DeliveryAgent;
 import mta.management.Metrics;
 import mta.routing.Route;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -25,7 +17,6 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
-import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;

@@ -117,8 +117,15 @@ public final class Message
   /** From the queue scan (start-up, queue runs): resume whatever is due. */
   public record Wake() implements Command {}
 
-  /** From a delivery agent: the envelope sender and content, to deliver. */
+  /** From mtactl (postcat): the envelope sender and content. */
   public record GetContent(ActorRef<StatusReply<Content>> replyTo) implements Command {}
+
+  /**
+   * From the delivery agent of the node this entity runs on: the envelope sender and
+   * content, to deliver. An agent elsewhere is refused: its node leased the message before
+   * the entity moved here, and it has queued its mail again on this node, which delivers it.
+   */
+  public record GetContentToDeliver(ActorRef<StatusReply<Content>> replyTo) implements Command {}
 
   /** From a delivery agent or a destination queue: what became of some recipients. */
   public record RecordResults(List<RecipientResult> results, ActorRef<Done> replyTo) implements Command {}
@@ -421,8 +428,11 @@ public final class Message
         .onCommand(Accept.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.ack()))
         .onCommand(Wake.class, (s, c) -> resume(s))
         .onCommand(RetryDue.class, (s, c) -> resume(s))
-        .onCommand(GetContent.class, (s, c) -> Effect().reply(c.replyTo(),
-            StatusReply.success(new Content(queueId, s.sender(), s.arrivalMillis(), s.content()))))
+        .onCommand(GetContent.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.success(content(s))))
+        .onCommand(GetContentToDeliver.class, (s, c) -> Effect().reply(c.replyTo(),
+            c.replyTo().path().address().hasLocalScope()
+                ? StatusReply.success(content(s))
+                : StatusReply.error("delivered from another node now: " + queueId)))
         .onCommand(RecordResults.class, this::recordResults)
         .onCommand(NoticesQueued.class, this::noticesQueued)
         .onCommand(DelayWarningQueued.class, this::delayWarningQueued)
@@ -454,9 +464,14 @@ public final class Message
     return b.build();
   }
 
+  private Content content(Queued state) {
+    return new Content(queueId, state.sender(), state.arrivalMillis(), state.content());
+  }
+
   /** No message here (never accepted, or finished): answer what asks, then leave memory. */
   private <S extends State> void absent(CommandHandlerWithReplyBuilderByState<Command, Event, S, State> b) {
     b.onCommand(GetContent.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no such message: " + queueId)))
+        .onCommand(GetContentToDeliver.class, (s, c) -> Effect().reply(c.replyTo(), StatusReply.error("no such message: " + queueId)))
         .onCommand(GetStatus.class, (s, c) -> Effect().reply(c.replyTo(), Optional.empty()))
         .onCommand(RecordResults.class, (s, c) -> Effect().reply(c.replyTo(), Done.getInstance()))
         .onCommand(Hold.class, (s, c) -> Effect().reply(c.replyTo(), Done.getInstance()))

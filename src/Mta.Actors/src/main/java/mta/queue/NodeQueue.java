@@ -33,8 +33,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Reports go out at most every {@link #REPORT_INTERVAL} for a destination that has news,
  * and at once when mail is ready and the node has no share. A lease not reported within
- * {@code delivery_lease_timeout} goes back to the ready list. When the node leaves, the ready
- * mail goes to the other nodes' queues, and what comes after it too.
+ * {@code delivery_lease_timeout} goes back to the ready list. When the node leaves it stops
+ * leasing and lets its ready mail go: the Message entities move to other nodes with their
+ * shards, and the queue run that follows the node's removal wakes them there, where they
+ * queue their mail again.
  */
 public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
   public static final ServiceKey<Command> SERVICE_KEY = ServiceKey.create(Command.class, "node-queue");
@@ -74,7 +76,7 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
   /** From a destination queue that is starting: this node's report for that destination, now. */
   public record ReportShare(String route, ActorRef<DestinationQueue.Command> replyTo) implements Command {}
 
-  /** From CoordinatedShutdown: the node leaves; its ready mail goes to the others. */
+  /** From CoordinatedShutdown: the node leaves; it leases nothing more. */
   public record Leave(ActorRef<Done> replyTo) implements Command {}
 
   private record Report() implements Command {}
@@ -82,8 +84,6 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
   private record Pump(String route) implements Command {}
 
   private record LeaseExpired(String route, long leaseId) implements Command {}
-
-  private record Others(Receptionist.Listing listing) implements Command {}
 
   /** One delivery's worth of work: some recipients of one message, to one destination. */
   public record Lease(long id, String route, String queueId, List<String> recipients) {}
@@ -97,8 +97,6 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
   private final ClusterSharding sharding;
   private final Map<String, DestinationShare> shares = new HashMap<>();
   private ActorRef<DeliveryAgent.Command> agent;
-  private List<ActorRef<Command>> others = List.of();
-  private int nextOther;
   private boolean leaving;
   /** Unique across restarts of the node: a late report of an old lease never matches a new one. */
   private long nextLeaseId = System.currentTimeMillis() * 1000;
@@ -108,9 +106,7 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
     this.timers = timers;
     this.settings = settings;
     this.sharding = ClusterSharding.get(ctx.getSystem());
-    var receptionist = ctx.getSystem().receptionist();
-    receptionist.tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
-    receptionist.tell(Receptionist.subscribe(SERVICE_KEY, ctx.messageAdapter(Receptionist.Listing.class, Others::new)));
+    ctx.getSystem().receptionist().tell(Receptionist.register(SERVICE_KEY, ctx.getSelf()));
     timers.startTimerWithFixedDelay(Report.class, new Report(), REPORT_INTERVAL);
   }
 
@@ -138,7 +134,7 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
         })
         .onMessage(LeaseDeclined.class, d -> {
           if (share(d.route()).giveBack(d.leaseId()) != null) timers.cancel(d.leaseId());
-          if (leaving) forwardReady(d.route());
+          if (leaving) share(d.route()).takeReady();
           return this;
         })
         .onMessage(LeaseExpired.class, e -> {
@@ -159,20 +155,12 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
           pump(p.route());
           return this;
         })
-        .onMessage(Others.class, o -> {
-          var self = getContext().getSelf();
-          others = o.listing().getServiceInstances(SERVICE_KEY).stream().filter(q -> !q.equals(self)).toList();
-          return this;
-        })
         .onMessage(Leave.class, this::onLeave)
         .build();
   }
 
   private Behavior<Command> onEnqueue(Enqueue e) {
-    if (leaving && !others.isEmpty()) {
-      nextOther().tell(e);
-      return this;
-    }
+    if (leaving) return this;
     var share = share(e.route());
     long now = now();
     var deferNow = share.enqueue(e.queueId(), e.recipients(), now);
@@ -228,26 +216,18 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
   }
 
   /**
-   * Out of the receptionist, so starting queues stop asking this node; the ready mail goes to
-   * the other nodes' queues (their agents fetch it from its Message entity, wherever that
-   * runs now). The leases under way finish; their shares go back as the reports say so.
+   * Out of the receptionist, so starting queues stop asking this node, and no more leases.
+   * The ready mail is let go, not handed to another node's queue: its Message entity will
+   * run elsewhere and queue it there, and two nodes must not both have it. The leases under
+   * way finish; the reports give their shares back.
    */
   private Behavior<Command> onLeave(Leave l) {
     leaving = true;
     getContext().getSystem().receptionist().tell(Receptionist.deregister(SERVICE_KEY, getContext().getSelf()));
-    if (!others.isEmpty()) shares.keySet().forEach(this::forwardReady);
-    log.info("stopped leasing; ready mail goes to {} other nodes", others.size());
+    int ready = shares.values().stream().mapToInt(share -> share.takeReady().size()).sum();
+    log.info("stopped leasing; {} ready messages wait for the queue run on the nodes that take them over", ready);
     l.replyTo().tell(Done.getInstance());
     return this;
-  }
-
-  private void forwardReady(String route) {
-    if (others.isEmpty()) return;
-    share(route).takeReady().forEach((queueId, recipients) -> nextOther().tell(new Enqueue(queueId, route, recipients)));
-  }
-
-  private ActorRef<Command> nextOther() {
-    return others.get(Math.floorMod(nextOther++, others.size()));
   }
 
   private DestinationShare share(String route) {
