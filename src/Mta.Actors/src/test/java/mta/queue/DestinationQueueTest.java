@@ -156,6 +156,7 @@ class DestinationQueueTest {
         node.tell(new NodeQueue.LeaseCompleted(done.id(), route, true, "", 0));
       }
     }
+    cluster.kit.stop(other);
     System.out.println("[DestinationQueueTest] two nodes, window 3: most at once " + maxOut + ", leased " + byNode);
     assertEquals(3, maxOut, "the window is used");
   }

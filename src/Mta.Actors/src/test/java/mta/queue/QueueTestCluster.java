@@ -95,8 +95,13 @@ final class QueueTestCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * The node's queue goes first: it reports to the sharded destination queues as long as it
+   * has mail, and a report while sharding shuts down holds the shutdown up.
+   */
   @Override
   public void close() {
+    if (queue != null) kit.stop(queue);
     kit.shutdownTestKit();
   }
 }
