@@ -47,9 +47,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The delivery agent of one node: it takes leases from its node's queue ({@link NodeQueue},
  * within the node's share of each destination's window), fetches the message from its
- * Message entity, delivers it over a new or a cached
- * {@link SmtpConnection} (one actor per outbound connection), logs each recipient's result
- * the Postfix way, and reports results to the Message entity and completion to the queue.
+ * Message entity, delivers it over a new or a cached {@link SmtpConnection} (one actor per
+ * outbound connection), logs each recipient's result the Postfix way, and reports results to
+ * the Message entity and completion to the queue.
  *
  * <p>Transports: {@code smtp} (and {@code relay}) deliver over SMTP, to a {@code [host]:port}
  * next hop as it is, or to the MX hosts of a {@code domain[:port]} next hop in preference
@@ -61,12 +61,12 @@ import org.slf4j.LoggerFactory;
  * <p>The connection cache (Postfix's scache) is per destination: an idle connection serves
  * only further leases of the queue it was opened for, it closes after
  * {@code smtp_connection_cache_time_limit}, and the queue is told how many the agent keeps
- * (with each completed lease, and when one closes), because they count in its share of the window. A
- * lease is reported complete only after its Message entity has recorded the results, so
- * the queue never hands out again what was just delivered.
+ * (with each completed lease, and when one closes), because they count in the node's share
+ * of the window. A lease is reported complete only after its Message entity has recorded the
+ * results, so the queue never hands out again what was just delivered.
  *
- * <p>When the node leaves ({@link Leave}) the agent closes its idle connections and hands back every lease still offered to it; the ones under
- * way finish ({@link Drain}).
+ * <p>When the node leaves ({@link Leave}) the agent closes its idle connections and hands
+ * back every lease still offered to it; the ones under way finish ({@link Drain}).
  */
 public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command> {
   private static final Logger log = LoggerFactory.getLogger("smtp");

@@ -50,11 +50,11 @@ import org.slf4j.LoggerFactory;
  * <p>The entity is the truth about its recipients: which are pending, delivered, deferred
  * (and until when) or bounced. It hands pending recipients to its node's {@link NodeQueue},
  * which leases them, by route, within the node's share of their {@link DestinationQueue}'s
- * window; delivery agents fetch the content from
- * here and report each recipient's outcome back. Deferred recipients wait here, with
- * Postfix's backoff, and go back to the node's queue when due. When every recipient is final the
- * message is {@link Completed}; the queue run then removes its rows from the journal, as
- * Postfix unlinks a queue file (queue ids are never reused, so nothing can replay them).
+ * window; delivery agents fetch the content from here and report each recipient's outcome
+ * back. Deferred recipients wait here, with Postfix's backoff, and go back to the node's
+ * queue when due. When every recipient is final the message is {@link Completed}; the queue
+ * run then removes its rows from the journal, as Postfix unlinks a queue file (queue ids are
+ * never reused, so nothing can replay them).
  *
  * <p>The queues keep only soft state, so anything this entity has handed out is handed out
  * again when no result came back within a queue run ({@code queue_run_delay}): the queue
@@ -127,7 +127,7 @@ public final class Message
    */
   public record GetContentToDeliver(ActorRef<StatusReply<Content>> replyTo) implements Command {}
 
-  /** From a delivery agent or a destination queue: what became of some recipients. */
+  /** From a delivery agent or a node's queue (a dead site): what became of some recipients. */
   public record RecordResults(List<RecipientResult> results, ActorRef<Done> replyTo) implements Command {}
 
   /** From the operator (postsuper -h / -H / -d, postqueue -f): steer this message. */

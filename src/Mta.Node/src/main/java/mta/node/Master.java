@@ -42,9 +42,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The guardian of a mail node (Postfix's master): joins the cluster (itself, when no seed
- * nodes are configured), starts the sharded queue entities, this node's delivery agent, the
- * cluster's queue scanner, the SMTP listener and the management endpoint. On shutdown the
- * delivery agent stops taking leases and the listener stops taking connections first, so the
+ * nodes are configured), starts the sharded queue entities, this node's queue and delivery
+ * agent, the cluster's queue scanner, the SMTP listener and the management endpoint. On
+ * shutdown the node's queue stops leasing and the listener stops taking connections first, so the
  * deliveries and sessions under way can finish before the shards hand off.
  */
 final class Master {
