@@ -26,6 +26,14 @@ class DestinationShareTest {
     return new NodeQueue.Share(ROUTE, id, size, 0, "", 0);
   }
 
+  /** A share of {@code size} (grant 7) with one recipient of each of {@code messages} messages ready. */
+  private static DestinationShare withMail(int size, int messages) {
+    var share = share(50, Duration.ZERO);
+    share.granted(grant(7, size), 0);
+    IntStream.range(0, messages).forEach(i -> share.enqueue("Q" + i, List.of("a@x"), 0));
+    return share;
+  }
+
   @Test
   void leasesGoOldestFirstWithinTheShareAndTheRecipientLimit() {
     var share = share(2, Duration.ZERO);
@@ -45,9 +53,7 @@ class DestinationShareTest {
 
   @Test
   void idleConnectionsCarryLeasesButNeverMoreThanTheShare() {
-    var share = share(50, Duration.ZERO);
-    share.granted(grant(7, 2), 0);
-    IntStream.range(0, 5).forEach(i -> share.enqueue("Q" + i, List.of("a@x"), 0));
+    var share = withMail(2, 5);
     var first = share.grantable(0, ids::getAndIncrement);
     assertEquals(2, first.size());
     share.completed(first.get(0).id(), true, "", 1, 1);
@@ -60,9 +66,7 @@ class DestinationShareTest {
 
   @Test
   void theReportCarriesTheOutcomesOnce() {
-    var share = share(50, Duration.ZERO);
-    share.granted(grant(7, 5), 0);
-    IntStream.range(0, 4).forEach(i -> share.enqueue("Q" + i, List.of("a@x"), 0));
+    var share = withMail(5, 4);
     var leases = share.grantable(0, ids::getAndIncrement);
     share.completed(leases.get(0).id(), false, "timed out", 0, 1);
     share.completed(leases.get(1).id(), true, "", 1, 2);
