@@ -78,6 +78,13 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   /** From this node's queue: deliver this lease. */
   public record Deliver(NodeQueue.Lease lease) implements Command {}
 
+  /**
+   * From this node's queue: its share of the destination shrank, so at most {@code keep}
+   * connections to it may stay idle; the others close now rather than hold places at the
+   * site that another node's share needs.
+   */
+  public record CloseIdle(String route, int keep) implements Command {}
+
   /** From CoordinatedShutdown, before anything else stops: take no more leases. */
   public record Leave(ActorRef<Done> replyTo) implements Command {}
 
@@ -250,6 +257,10 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
         .onMessage(JobDone.class, this::onJobDone)
         .onMessage(Recorded.class, this::onRecorded)
         .onMessage(ConnectionIdle.class, this::onConnectionIdle)
+        .onMessage(CloseIdle.class, c -> {
+          closeIdle(c.route(), c.keep());
+          return this;
+        })
         .onMessage(CacheTimeUp.class, c -> {
           retire(c.connection());
           return this;
@@ -415,6 +426,13 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
     var endpoint = endpoints.get(connection);
     var cached = endpoint == null ? null : idle.get(endpoint);
     if (cached != null && cached.remove(connection)) retireNow(connection);
+  }
+
+  /** Closes idle connections to the destination until at most {@code keep} are open, idle or closing. */
+  private void closeIdle(String route, int keep) {
+    long surplus = Math.max(0, idleConnections(route) - keep);
+    idle.entrySet().stream().filter(e -> e.getKey().route().equals(route)).flatMap(e -> e.getValue().stream())
+        .limit(surplus).toList().forEach(this::retire);
   }
 
   private void retireNow(ActorRef<SmtpConnection.Command> connection) {

@@ -159,6 +159,15 @@ final class DestinationShare {
     return takeReady();
   }
 
+  /**
+   * After a smaller share: how many idle connections it leaves room for beside the leases,
+   * when that is fewer than are open (the rest should close now); -1 when all fit.
+   */
+  int idleToKeep() {
+    int room = Math.max(0, size - leases.size());
+    return idle > room ? room : -1;
+  }
+
   /** Every ready recipient, by queue id, taken off this node (it is leaving, or the site is dead). */
   Map<String, List<String>> takeReady() {
     var taken = new LinkedHashMap<String, List<String>>();

@@ -176,6 +176,8 @@ public final class NodeQueue extends AbstractBehavior<NodeQueue.Command> {
   private Behavior<Command> onShare(Share s) {
     var share = share(s.route());
     share.granted(s, now()).forEach((queueId, recipients) -> defer(queueId, recipients, s.deadReason()));
+    int keep = share.idleToKeep();
+    if (keep >= 0 && agent != null) agent.tell(new DeliveryAgent.CloseIdle(s.route(), keep));
     pump(s.route());
     return this;
   }

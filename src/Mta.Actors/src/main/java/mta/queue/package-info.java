@@ -72,7 +72,9 @@
  *
  *	Connections: the idle connections that an agent keeps to the destination count in its
  *	node's share beside the leases, so the window bounds the connections at the site,
- *	cluster-wide; the next lease takes an idle connection where one is open.
+ *	cluster-wide; the next lease takes an idle connection where one is open, and when a
+ *	node's share shrinks below what it has open, its surplus idle connections close at
+ *	once rather than hold places another node's share needs.
  * DURABILITY
  *	smtpd is answered 250 only when the Accepted event is in the journal. Every outcome is
  *	journaled before it is logged. A finished message is Completed; the queue run removes

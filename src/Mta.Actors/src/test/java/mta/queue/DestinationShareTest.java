@@ -65,6 +65,22 @@ class DestinationShareTest {
   }
 
   @Test
+  void aSmallerShareSaysHowManyIdleConnectionsMayStay() {
+    var share = withMail(3, 1);
+    var lease = share.grantable(0, ids::getAndIncrement).get(0);
+    share.granted(grant(8, 4), 0);
+    assertEquals(-1, share.idleToKeep(), "a larger share: nothing to close");
+    share.connectionsIdle(2);
+    share.granted(grant(9, 2), 0);
+    assertEquals(1, share.idleToKeep(), "one lease out, one place left of two");
+    share.completed(lease.id(), true, "", 3, 1);
+    share.granted(grant(10, 1), 1);
+    assertEquals(1, share.idleToKeep());
+    share.granted(grant(11, 0), 1);
+    assertEquals(0, share.idleToKeep());
+  }
+
+  @Test
   void theReportCarriesTheOutcomesOnce() {
     var share = withMail(5, 4);
     var leases = share.grantable(0, ids::getAndIncrement);
