@@ -179,7 +179,7 @@ public final class DestinationQueue
         .onCommand(Revive.class, (s, c) -> Effect().none());
     b.forStateType(Dead.class)
         .onCommand(ShareReport.class, this::reportWhileDead)
-        .onCommand(Revive.class, (s, c) -> Effect().persist(new SiteRevived()).thenRun(x -> revived()));
+        .onCommand(Revive.class, (s, c) -> Effect().persist(new SiteRevived()).thenRun(this::revived));
     return b.build();
   }
 
@@ -202,7 +202,7 @@ public final class DestinationQueue
     heard(r);
     if (r.ready() == 0) return Effect().none();
     if (dead.untilMillis() <= System.currentTimeMillis()) {
-      return Effect().persist(new SiteRevived()).thenRun(x -> revived());
+      return Effect().persist(new SiteRevived()).thenRun(this::revived);
     }
     // Mail came in at a node after the news: it is deferred there too.
     r.node().tell(new NodeQueue.Share(route, 0, 0, dead.untilMillis(), dead.reason(), 0));
@@ -250,11 +250,11 @@ public final class DestinationQueue
   }
 
   /** The site's time is up: start again from the initial window (Postfix probes a dead site the same way). */
-  private void revived() {
+  private void revived(State open) {
     log.info("{}: site revived", route);
     feedback.reset();
     Metrics.concurrencyWindow(route, feedback.window());
-    allocated(new Open());
+    allocated(open);
   }
 
   private void scheduleRevive(Dead dead) {

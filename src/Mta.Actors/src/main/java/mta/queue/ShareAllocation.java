@@ -2,7 +2,6 @@ package mta.queue;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -156,12 +155,5 @@ final class ShareAllocation<K> {
       h.target = Math.min(h.demand, left / count--);
       left -= h.target;
     }
-  }
-
-  /** The current shares (for tests and the log). */
-  Map<K, Integer> shares() {
-    var shares = new HashMap<K, Integer>();
-    holders.forEach((node, h) -> shares.put(node, h.share));
-    return shares;
   }
 }
