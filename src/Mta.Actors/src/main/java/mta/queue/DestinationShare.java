@@ -80,7 +80,7 @@ final class DestinationShare {
     // (The idle count can be a lease behind: a connection the agent reported idle may be
     // taken already by a lease whose message it is still fetching.)
     while (!ready.isEmpty() && now >= deadUntilMillis && now >= notBeforeMillis
-        && leases.size() < size && (idle > 0 || leases.size() + idle < size)) {
+        && leases.size() < size && (idle > 0 || atSite() < size)) {
       if (!limits.rateDelay().isZero() && !leases.isEmpty()) break;
       var oldest = ready.firstEntry();
       var batch = new ArrayList<String>();
@@ -181,9 +181,14 @@ final class DestinationShare {
     return deadReason;
   }
 
+  /** What this node has at the site: deliveries under way and idle connections. */
+  private int atSite() {
+    return leases.size() + idle;
+  }
+
   /** Whether the queue should hear from this node now: news, or mail that waits for a share. */
   boolean reportDue(long now) {
-    boolean waitingForShare = !ready.isEmpty() && leases.size() + idle >= size;
+    boolean waitingForShare = !ready.isEmpty() && atSite() >= size;
     return changed || (waitingForShare && now - reportedAtMillis >= ASK_AGAIN_MILLIS);
   }
 
@@ -194,7 +199,7 @@ final class DestinationShare {
 
   /** This node's report, with the outcomes since the last one; they are not counted again. */
   DestinationQueue.ShareReport report(ActorRef<NodeQueue.Command> node, long now) {
-    var report = new DestinationQueue.ShareReport(node, grant, size, ready.size(), leases.size() + idle, successes,
+    var report = new DestinationQueue.ShareReport(node, grant, size, ready.size(), atSite(), successes,
         failures, failuresSinceSuccess, failures > 0 ? failureReason : "", lastEndMillis);
     successes = 0;
     failures = 0;
