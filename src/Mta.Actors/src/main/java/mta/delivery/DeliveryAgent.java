@@ -394,9 +394,11 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
       // An idle connection to another host of this destination gives its place to the new one.
       idle.entrySet().stream().filter(e -> e.getKey().route().equals(endpoint.route()) && !e.getValue().isEmpty())
           .findFirst().ifPresent(e -> retire(e.getValue().peekLast()));
-      if (closingTo(endpoint.route()) > 0) {
+      var waiting = awaitingClose.get(endpoint.route());
+      if (closingTo(endpoint.route()) > (waiting == null ? 0 : waiting.size())) {
         // The queue may have counted a connection that is quitting as this lease's: the new one
-        // opens when that one is gone, so the site never sees both at once.
+        // opens when that one is gone, so the site never sees both at once. One job waits per
+        // quitting connection; a job beyond those was not counted as one of them.
         awaitingClose.computeIfAbsent(endpoint.route(), r -> new ArrayDeque<>()).add(job);
         return;
       }
@@ -452,11 +454,13 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
     }
     var unfinished = running.remove(c.connection());
     if (unfinished != null) startJob(unfinished);
+    // Every job beyond the connections still quitting goes now (not one per connection gone:
+    // the rest would wait for some later connection to close, an idle one's cache time).
     var waiting = endpoint == null ? null : awaitingClose.get(endpoint.route());
-    if (waiting != null) {
+    while (waiting != null && waiting.size() > closingTo(endpoint.route())) {
       var next = waiting.poll();
       if (waiting.isEmpty()) awaitingClose.remove(endpoint.route());
-      if (next != null) startJob(next);
+      startJob(next);
     }
     return this;
   }
