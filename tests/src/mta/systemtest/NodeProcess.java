@@ -191,6 +191,14 @@ public final class NodeProcess implements AutoCloseable {
     return process != null && process.isAlive();
   }
 
+  /** The running node's threads, as jcmd's Thread.print lists them (the JVM the tests run on). */
+  public String threadDump() {
+    var jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    var dump = Exec.run(List.of(jcmd, Long.toString(pid()), "Thread.print"), Duration.ofSeconds(30));
+    if (!dump.ok()) throw new AssertionError("no thread dump of " + name + ":\n" + dump);
+    return dump.output();
+  }
+
   /** Spawns the node (does not wait for it). */
   public synchronized NodeProcess start() {
     if (isAlive()) throw new IllegalStateException(name + " is already running");

@@ -49,5 +49,11 @@ class RelayhostTest extends SystemTestSupport {
         "delivered once, not " + sink.countContaining(id) + " times");
     assertEquals(1, node.countLog(deliveryLine(queueId, "alice@remote.example", null, "sent")),
         () -> "one status=sent line for " + queueId + "\n" + node.tail(40));
+    // The journal wrote and answered: its actor did so on the default pool, not on a thread of
+    // Pekko's pinned plugin dispatcher, which the journal plugin's own reference.conf would leave it.
+    String threads = node.threadDump();
+    assertTrue(threads.contains("\"mta-pekko.actor.default-dispatcher-"), threads);
+    assertTrue(!threads.contains("default-plugin-dispatcher"),
+        () -> "the journal's actor runs on a pinned thread:\n" + threads);
   }
 }
