@@ -31,7 +31,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class MaillogAppender extends UnsynchronizedAppenderBase<ILoggingEvent> {
   private final BufferedOutputStream out;
-  /** Held while lines go out, so batches and a stopping node's own lines do not interleave. */
+  /** Held while lines go out, so a batch and a line written by its caller do not interleave. */
   private final ReentrantLock writing = new ReentrantLock();
   private final List<byte[]> batch = new ArrayList<>();
   private Encoder<ILoggingEvent> encoder;
@@ -137,13 +137,8 @@ public final class MaillogAppender extends UnsynchronizedAppenderBase<ILoggingEv
 
   /** The JVM shuts down: what queued goes out now, and each later line as it comes. */
   void writeDirectly() {
-    writing.lock();
-    try {
-      direct = true;
-      writeQueuedAnd(null);
-    } finally {
-      writing.unlock();
-    }
+    direct = true;
+    writeQueuedAnd(null); // a caller that writes first takes what queued before its own line
   }
 
   /** Writes what queued, then {@code last} (if any), in one system call where they fit. */
