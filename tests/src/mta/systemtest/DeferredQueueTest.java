@@ -38,7 +38,7 @@ class DeferredQueueTest extends SystemTestSupport {
   void onPostgres() throws Exception {
     String schema = Postgres.freshSchema("deferred_queue");
     deferredMailSleepsThenGoesOut(node("deferred-pg").postgres(Postgres.url(schema)));
-    // Delivered, so finished: the queue run removes their rows, found by the tag of their end.
+    // Delivered, so finished: the queue run removes their rows, found by their Completed events.
     awaitTrue(() -> Postgres.messageRows(schema) == 0, Duration.ofSeconds(15),
         () -> Postgres.messageRows(schema) + " journal rows of finished messages left");
   }

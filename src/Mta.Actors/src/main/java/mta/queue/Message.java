@@ -191,9 +191,8 @@ public final class Message
   public record DeliveryAttempted(List<RecipientResult> results, long atMillis, long sleepsUntilMillis) implements Event {}
 
   /**
-   * Every recipient is final (or the operator deleted the message); the content can go.
-   * Tagged {@link #FINISHED_TAG}, so the queue run finds the finished messages by an index
-   * instead of reading the whole journal.
+   * Every recipient is final (or the operator deleted the message); the content can go. The
+   * queue run finds it by its manifest among the rows written since its last runs (QueueDirectory).
    */
   public record Completed() implements Event {}
 
@@ -575,19 +574,17 @@ public final class Message
     return state.held() || (sleepsUntil > 0 && sleepsUntil - now > times.queueRunDelay().toMillis());
   }
 
-  /** The tag of a {@link Completed} event. It sorts before every due tag ("do" &lt; "du"). */
-  static final String FINISHED_TAG = "done";
-
   /**
    * Tags an event that leaves the message asleep with the second it wakes (fixed width: sorts
-   * as text), and the end of a message with {@link #FINISHED_TAG}.
+   * as text). Nothing else is tagged: a journal write whose batch holds a tagged event costs a
+   * second statement (journals written before this tagged Completed "done", which sorts
+   * before every due tag and goes with its message).
    */
   @Override
   public Set<String> tagsFor(Event event) {
     return switch (event) {
       case DeliveryAttempted a when a.sleepsUntilMillis() > 0 -> Set.of(dueTag(a.sleepsUntilMillis()));
       case DelayWarned w when w.sleepsUntilMillis() > 0 -> Set.of(dueTag(w.sleepsUntilMillis()));
-      case Completed c -> Set.of(FINISHED_TAG);
       default -> Set.of();
     };
   }

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -31,20 +32,20 @@ import java.util.concurrent.Executor;
  * ones whose time came since the last run. The rest stay rows in the journal, not entities
  * in memory, as Postfix's qmgr only reads the deferred queue when its files are due.
  *
- * <p>What a run reads: finished and due messages are found by their tags, through the tag
- * index, so a due run costs what falls due, not what waits; only a full run, and the
- * removal of untagged finished messages at start, read every message.
+ * <p>What a run reads: due messages are found by their tags, through the tag index, so a due
+ * run costs what falls due, not what waits. Finished messages are found by the manifest of
+ * their Completed event: a due run reads the journal's rows written since about the run before
+ * last, by the index on ordering; only a full run reads every message. (A Completed event
+ * carries no tag: pekko-persistence-jdbc writes a batch that holds a tagged event in two
+ * statements with a hop between them, and every message ends with one.)
  */
 public final class QueueDirectory {
   /**
-   * Events by tag, and events by a span of due tags: the tag index alone. Each step of the
-   * runs below is a query on one table by one of its indexes, so no planner can choose to
-   * read the journal instead: given the tags and the journal in one query, H2 did exactly that
-   * as the tag table grew (it evaluated the tag subquery for each journal row).
+   * Events by a span of due tags: the tag index alone. Each step of the runs below is a query
+   * on one table by one of its indexes, so no planner can choose to read the journal instead:
+   * given the tags and the journal in one query, H2 did exactly that as the tag table grew (it
+   * evaluated the tag subquery for each journal row).
    */
-  private static final String TAGGED = """
-      SELECT "event_id" FROM "event_tag" WHERE "tag" = ?""";
-
   private static final String TAGGED_BETWEEN = """
       SELECT "event_id" FROM "event_tag" WHERE "tag" > ? AND "tag" <= ?""";
 
@@ -52,10 +53,6 @@ public final class QueueDirectory {
   private static final int CHUNK = 100;
 
   private static final String IDS = String.join(", ", Collections.nCopies(CHUNK, "?"));
-
-  /** The messages of some events, by the journal's index on ordering. */
-  private static final String MESSAGES_OF = """
-      SELECT DISTINCT "persistence_id" FROM "event_journal" WHERE "ordering" IN (%s)""".formatted(IDS);
 
   /** The messages of some events that have no due tag later than now (? after the ids). */
   private static final String AWAKE_MESSAGES_OF = """
@@ -65,12 +62,17 @@ public final class QueueDirectory {
           SELECT 1 FROM "event_journal" l JOIN "event_tag" u ON u."event_id" = l."ordering"
           WHERE l."persistence_id" = k."persistence_id" AND u."tag" > ?)""".formatted(IDS);
 
-  /**
-   * Finished messages, by the manifest of their Completed event: a read of the whole journal,
-   * done once per start, for messages that completed before their Completed event was tagged.
-   */
-  private static final String FINISHED_UNTAGGED = """
+  /** Finished messages, by the manifest of their Completed event: a read of the whole journal. */
+  private static final String FINISHED = """
       SELECT "persistence_id" FROM "event_journal" WHERE "event_ser_manifest" = ?""";
+
+  /** Finished messages whose Completed event came after an ordering, by the index on ordering. */
+  private static final String FINISHED_AFTER = """
+      SELECT "persistence_id" FROM "event_journal" WHERE "ordering" > ? AND "event_ser_manifest" = ?""";
+
+  /** The last ordering the journal gave, by its index (0: none). */
+  private static final String TOP = """
+      SELECT COALESCE(MAX("ordering"), 0) FROM "event_journal\"""";
 
   /** All rows of some messages, a statement and a transaction for each chunk: half the cost of one by one (H2: 0.16 against 0.35 ms a message). */
   private static final String DELETE_MESSAGES = """
@@ -127,27 +129,29 @@ public final class QueueDirectory {
   }
 
   /**
-   * Deletes the rows of every finished message (the tags go with them: the foreign key
-   * cascades); completes with how many messages went. {@code untaggedToo}: also those whose
-   * Completed event has no tag, which reads the whole journal.
+   * How a removal of finished messages went: how many went, and the last ordering the journal
+   * had given before it read (the next removal's {@code after}, one run later: see QueueScanner.Runs).
    */
-  CompletionStage<Integer> removeFinished(boolean untaggedToo) {
+  record Removal(int messages, long top) {}
+
+  /**
+   * Deletes the rows of the finished messages whose Completed event is later than ordering
+   * {@code after}, or of every one when {@code after} is empty (a read of the whole journal);
+   * the tags go with them (the foreign key cascades).
+   */
+  CompletionStage<Removal> removeFinished(OptionalLong after) {
     return query(conn -> {
-      var finished = new ArrayList<Object>();
-      if (untaggedToo) {
-        try (var st = conn.prepareStatement(FINISHED_UNTAGGED)) {
-          st.setString(1, Message.Completed.class.getName());
-          finished.addAll(column(st));
-        }
-      } else {
-        try (var st = conn.prepareStatement(TAGGED); var messages = conn.prepareStatement(MESSAGES_OF)) {
-          st.setString(1, Message.FINISHED_TAG);
-          var events = column(st);
-          for (int i = 0; i < events.size(); i += CHUNK) {
-            setChunk(messages, events, i);
-            finished.addAll(column(messages));
-          }
-        }
+      long top;
+      try (var st = conn.prepareStatement(TOP); var rows = st.executeQuery()) {
+        rows.next();
+        top = rows.getLong(1);
+      }
+      List<Object> finished;
+      try (var st = conn.prepareStatement(after.isPresent() ? FINISHED_AFTER : FINISHED)) {
+        int next = 1;
+        if (after.isPresent()) st.setLong(next++, after.getAsLong());
+        st.setString(next, Message.Completed.class.getName());
+        finished = column(st);
       }
       conn.setAutoCommit(false);
       try (var st = conn.prepareStatement(DELETE_MESSAGES)) {
@@ -157,7 +161,7 @@ public final class QueueDirectory {
           conn.commit();
         }
       }
-      return finished.size();
+      return new Removal(finished.size(), top);
     });
   }
 

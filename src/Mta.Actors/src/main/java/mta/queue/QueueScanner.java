@@ -1,6 +1,7 @@
 package mta.queue;
 
 import java.time.Duration;
+import java.util.OptionalLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Behavior;
@@ -38,22 +39,25 @@ public final class QueueScanner {
 
   private record NodeLost(ClusterEvent.MemberRemoved removed) implements Command {}
 
-  private record ScanDone(long removed, long woken, Throwable failure) implements Command {}
+  /** {@code top}: the last ordering the journal had given when the run began. */
+  private record ScanDone(long removed, long top, long woken, Throwable failure) implements Command {}
 
   /**
    * Which run comes next. {@code dueSinceMillis}: a due run wakes what fell due after this;
-   * {@code lastFullMillis}: when the last full run started (0: none yet, so the next one
-   * also removes finished messages that have no tag); {@code fullOwed}: a node was lost, or
-   * none ran yet; {@code againAtMillis}: a full run is owed again from then (0: not).
+   * {@code lastFullMillis}: when the last full run started (0: none yet); {@code fullOwed}: a
+   * node was lost, or none ran yet; {@code againAtMillis}: a full run is owed again from then
+   * (0: not); {@code finishedAfter}: a due run removes the finished messages whose Completed
+   * event is later than this ordering; {@code lastTop}: the journal's last ordering when the
+   * last run began.
    */
-  record Runs(long dueSinceMillis, long lastFullMillis, boolean fullOwed, long againAtMillis) {
+  record Runs(long dueSinceMillis, long lastFullMillis, boolean fullOwed, long againAtMillis, long finishedAfter, long lastTop) {
     /** A safety net: an entity passivated with a retry timer still running is found within this. */
     static final Duration FULL_RUN_EVERY = Duration.ofHours(1);
     /** Longer than sharding takes to reallocate a lost node's shards (its removal is already seen). */
     static final Duration SETTLE = Duration.ofSeconds(30);
 
     static Runs atStart(long nowMillis) {
-      return new Runs(0, 0, true, nowMillis + SETTLE.toMillis());
+      return new Runs(0, 0, true, nowMillis + SETTLE.toMillis(), 0, 0);
     }
 
     boolean fullAt(long nowMillis) {
@@ -61,23 +65,24 @@ public final class QueueScanner {
           || (againAtMillis != 0 && nowMillis >= againAtMillis);
     }
 
-    boolean removesUntagged() {
-      return lastFullMillis == 0;
-    }
-
     /**
-     * A run that started at {@code startedMillis} is done. The next due run reads from one
-     * queue run before that: a due tag whose write was under way while this run read is not
-     * missed, and a message woken twice only answers twice.
+     * A run that started at {@code startedMillis}, when the journal's last ordering was
+     * {@code top}, is done. The next due run reads due tags from one queue run before that: a
+     * due tag whose write was under way while this run read is not missed, and a message woken
+     * twice only answers twice. Likewise it removes the finished messages whose Completed event
+     * is later than the journal's last ordering when the run before this one began: an ordering
+     * is given at the insert and seen at the commit, so a Completed event whose write was under
+     * way while this run read is not missed. After a full run, which read the whole journal,
+     * it reads from this run's beginning; the next full run removes what was under way then.
      */
-    Runs ran(long startedMillis, boolean full, Duration queueRunDelay) {
+    Runs ran(long startedMillis, boolean full, Duration queueRunDelay, long top) {
       boolean againDone = full && againAtMillis != 0 && startedMillis >= againAtMillis;
       return new Runs(startedMillis - queueRunDelay.toMillis(), full ? startedMillis : lastFullMillis, fullOwed && !full,
-          againDone ? 0 : againAtMillis);
+          againDone ? 0 : againAtMillis, full ? top : lastTop, top);
     }
 
     Runs nodeLost(long nowMillis) {
-      return new Runs(dueSinceMillis, lastFullMillis, true, nowMillis + SETTLE.toMillis());
+      return new Runs(dueSinceMillis, lastFullMillis, true, nowMillis + SETTLE.toMillis(), finishedAfter, lastTop);
     }
   }
 
@@ -108,8 +113,8 @@ public final class QueueScanner {
         .onMessage(Scan.class, scan -> Behaviors.setup(ctx -> {
           long started = System.currentTimeMillis();
           boolean full = runs.fullAt(started);
-          var done = queue.removeFinished(full && runs.removesUntagged())
-              .thenCompose(removed -> Source.unfoldResource(
+          var done = queue.removeFinished(full ? OptionalLong.empty() : OptionalLong.of(runs.finishedAfter()))
+              .thenCompose(removal -> Source.unfoldResource(
                       () -> full ? queue.toWake(started) : queue.dueSince(runs.dueSinceMillis(), started),
                       QueueDirectory.Cursor::next, QueueDirectory.Cursor::close)
                   // A gentle pace: a queue run must not starve the mail being received.
@@ -118,8 +123,8 @@ public final class QueueScanner {
                     sharding.entityRefFor(Message.ENTITY_TYPE_KEY, id).tell(new Message.Wake());
                     return n + 1;
                   }, system)
-                  .thenApply(woken -> new ScanDone(removed, woken, null)));
-          ctx.pipeToSelf(done, (result, failure) -> failure == null ? result : new ScanDone(0, 0, failure));
+                  .thenApply(woken -> new ScanDone(removal.messages(), removal.top(), woken, null)));
+          ctx.pipeToSelf(done, (result, failure) -> failure == null ? result : new ScanDone(0, 0, 0, failure));
           return scanning(runs, started, full, false);
         }))
         .onMessage(NodeLost.class, lost -> idle(runs.nodeLost(System.currentTimeMillis())))
@@ -141,7 +146,7 @@ public final class QueueScanner {
           double seconds = (System.currentTimeMillis() - started) / 1000.0;
           if (full) log.info("queue run: full, {} finished messages removed, {} messages woken, {} s", done.removed(), done.woken(), seconds);
           else log.debug("queue run: {} finished messages removed, {} due messages woken, {} s", done.removed(), done.woken(), seconds);
-          var next = runs.ran(started, full, queueRunDelay);
+          var next = runs.ran(started, full, queueRunDelay, done.top());
           return idle(nodeLost ? next.nodeLost(System.currentTimeMillis()) : next);
         })
         .build();

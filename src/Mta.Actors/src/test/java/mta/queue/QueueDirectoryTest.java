@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +26,7 @@ class QueueDirectoryTest {
   private static final String ACCEPTED = Message.Accepted.class.getName();
   private static final String ATTEMPTED = Message.DeliveryAttempted.class.getName();
   private static final String COMPLETED = Message.Completed.class.getName();
+  private static final String TOP = "SELECT MAX(\"ordering\") FROM \"event_journal\"";
 
   @TempDir Path dir;
   private String url;
@@ -41,8 +43,9 @@ class QueueDirectoryTest {
     }
     queue = new QueueDirectory(ConfigFactory.parseMap(Map.of("url", url, "user", "sa", "password", "")), Runnable::run);
     message("active", event(ACCEPTED, null));
-    message("finished", event(ACCEPTED, null), event(COMPLETED, Message.FINISHED_TAG));
-    message("finishedUntagged", event(ACCEPTED, null), event(COMPLETED, null));
+    message("finished", event(ACCEPTED, null), event(COMPLETED, null));
+    // As journals written before Completed lost its tag hold it.
+    message("finishedTagged", event(ACCEPTED, null), event(COMPLETED, "done"));
     message("asleep", event(ACCEPTED, null), event(ATTEMPTED, Message.dueTag(NOW + 3_600_000)));
     message("dueNow", event(ACCEPTED, null), event(ATTEMPTED, Message.dueTag(NOW - 10_000)));
     message("dueLongAgo", event(ACCEPTED, null), event(ATTEMPTED, Message.dueTag(NOW - 86_400_000)));
@@ -53,7 +56,7 @@ class QueueDirectoryTest {
 
   @Test
   void aFullRunWakesEveryMessageThatIsNotAsleep() throws SQLException {
-    assertEquals(Set.of("active", "finished", "finishedUntagged", "dueNow", "dueLongAgo"), ids(queue.toWake(NOW)));
+    assertEquals(Set.of("active", "finished", "finishedTagged", "dueNow", "dueLongAgo"), ids(queue.toWake(NOW)));
   }
 
   @Test
@@ -65,27 +68,44 @@ class QueueDirectoryTest {
   }
 
   @Test
-  void finishedMessagesGoByTheirTagAndUntaggedOnesWhenAskedTo() throws Exception {
-    assertEquals(1, queue.removeFinished(false).toCompletableFuture().get(10, TimeUnit.SECONDS));
-    assertEquals(Set.of("active", "finishedUntagged", "dueNow", "dueLongAgo"), ids(queue.toWake(NOW)));
-    assertEquals(1, queue.removeFinished(true).toCompletableFuture().get(10, TimeUnit.SECONDS));
-    assertEquals(Set.of("active", "dueNow", "dueLongAgo"), ids(queue.toWake(NOW)));
+  void finishedMessagesGoThoseWrittenAfterAnOrderingOrAll() throws Exception {
+    long top = count(TOP);
+    message("finishedLater", event(ACCEPTED, null), event(COMPLETED, null));
+    message("activeLater", event(ACCEPTED, null));
+    assertEquals(new QueueDirectory.Removal(1, top + 3), removeFinished(OptionalLong.of(top)));
+    assertEquals(Set.of("active", "finished", "finishedTagged", "dueNow", "dueLongAgo", "activeLater"), ids(queue.toWake(NOW)));
+    assertEquals(new QueueDirectory.Removal(0, top + 3), removeFinished(OptionalLong.of(top)));
+    assertEquals(new QueueDirectory.Removal(2, top + 3), removeFinished(OptionalLong.empty()));
+    assertEquals(Set.of("active", "dueNow", "dueLongAgo", "activeLater"), ids(queue.toWake(NOW)));
     assertEquals(0, count("SELECT COUNT(*) FROM \"event_tag\" WHERE \"tag\" = 'done'"), "the tags went with the events");
-    assertEquals(0, queue.removeFinished(true).toCompletableFuture().get(10, TimeUnit.SECONDS));
+    assertEquals(0, removeFinished(OptionalLong.empty()).messages());
+  }
+
+  @Test
+  void anEmptyJournalHasTopZero() throws Exception {
+    try (var conn = DriverManager.getConnection(url, "sa", ""); var st = conn.createStatement()) {
+      st.execute("DELETE FROM \"event_journal\"");
+    }
+    assertEquals(new QueueDirectory.Removal(0, 0), removeFinished(OptionalLong.empty()));
   }
 
   @Test
   void manyAreReadAndDeletedAChunkAtATime() throws Exception {
+    long top = count(TOP);
     for (int i = 0; i < 250; i++) {
-      message("finished" + i, event(ACCEPTED, null), event(COMPLETED, Message.FINISHED_TAG));
+      message("finished" + i, event(ACCEPTED, null), event(COMPLETED, null));
       message("due" + i, event(ACCEPTED, null), event(ATTEMPTED, Message.dueTag(NOW - 10_000)));
     }
     var due = ids(queue.dueSince(NOW - 60_000, NOW));
     assertEquals(251, due.size(), "250 and dueNow");
-    assertEquals(251, queue.removeFinished(false).toCompletableFuture().get(10, TimeUnit.SECONDS));
-    assertEquals(0, count("""
-        SELECT COUNT(*) FROM "event_journal" WHERE "persistence_id" LIKE 'Message|finished%'
-          AND "persistence_id" <> 'Message|finishedUntagged'"""), "every tagged finished message went");
+    assertEquals(250, removeFinished(OptionalLong.of(top)).messages());
+    assertEquals(4, count("""
+        SELECT COUNT(*) FROM "event_journal" WHERE "persistence_id" LIKE 'Message|finished%'"""),
+        "the 250 after top went, the two before it stayed");
+  }
+
+  private QueueDirectory.Removal removeFinished(OptionalLong after) throws Exception {
+    return queue.removeFinished(after).toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   @Test
