@@ -11,7 +11,7 @@ if [ -z "${BENCH_REAPER:-}" ] && command -v perl >/dev/null; then
 fi
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=60000 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0
+N=5000 SESSIONS=20 SIZE=4096 RUNS=3 WARMUP=60000 JOURNAL=h2 ONLY="" KEEP="" RUN_TIMEOUT=600 REUSE="" DEFERRED=0 JFR=""
 LATENCY="" LAT_N=3000 LAT_WARMUP="" LOAD=0.5 RATE="" PEAK_node="" PEAK_postfix="" NODES=1 APART=""
 usage() {
   cat <<EOF
@@ -26,6 +26,9 @@ usage: bench/run.sh [options]
   --only node|postfix run one side only
   --timeout SEC       bound of one run (accept + deliver), default $RUN_TIMEOUT
   --keep              keep the work directory (configs, logs, queues)
+  --jfr               record each node with JFR (settings=profile) during each measured batch;
+                      prints where its execution samples fall (thread group, method), keeps the
+                      work directory with the recordings (the figures of such runs include JFR's cost)
   --deferred D        instead: the node alone with D messages deferred for a dead destination;
                       heap after a full GC and journal size, and the throughput of healthy
                       mail (-n messages) before and while they wait (see bench/README.md)
@@ -61,6 +64,7 @@ while [ $# -gt 0 ]; do
     --only) ONLY="$2"; shift 2 ;;
     --timeout) RUN_TIMEOUT="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --jfr) JFR=1; KEEP=1; shift ;;
     --deferred) DEFERRED="$2"; ONLY=node; shift 2 ;;
     --latency) LATENCY=1; shift ;;
     --load) LOAD="$2"; shift 2 ;;
@@ -160,6 +164,17 @@ ticks() { # pid -> utime+stime+cutime+cstime in ticks
   local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
   s=${s##*) }
   awk '{print $12+$13+$14+$15}' <<<"$s"
+}
+# The whole machine's CPU ticks, "busy total interrupts postgres sink steal" (busy = all but idle
+# and iowait; interrupts = irq and softirq, loopback TCP's receive side; steal = time the
+# hypervisor gave this machine's CPUs to others, counted in busy; postgres = every
+# postgres process, the postmaster with the backends it reaped): whether a batch had the cores
+# to itself or left some idle, and what besides the system measured took them.
+machine_ticks() {
+  local pg=0 p
+  for p in $(pgrep -x postgres); do pg=$(( pg + $(ticks "$p") )); done
+  awk -v pg="$pg" -v sink="$( [ -n "$SINK_PID" ] && ticks "$SINK_PID" || echo 0)" \
+    '/^cpu /{t=0; for (i=2; i<=NF; i++) t+=$i; print t-$5-$6, t, $7+$8, pg, sink, $9}' /proc/stat
 }
 tree_ticks() { # pid -> ticks of it and its live children
   local t; t=$(ticks "$1")
@@ -272,6 +287,26 @@ stop_node() { # every node we started, in parallel: SIGTERM, kill -9 after 20 s
   NODE_PIDS=(); NODE_PID=""
 }
 # A system of K nodes (one cluster, or apart): the load is split over their SMTP ports.
+# --jfr: a recording of each node over the measured batch, and where its samples fall.
+jfr_start() { # system
+  [ "$1" != postfix ] || return 0
+  local p; for p in "${NODE_PIDS[@]}"; do "$JAVA_HOME/bin/jcmd" "$p" JFR.start name=bench settings=profile >/dev/null; done
+}
+jfr_stop() { # system index
+  [ "$1" != postfix ] || return 0
+  local p k=0 files=()
+  for p in "${NODE_PIDS[@]}"; do
+    k=$(( k + 1 )); files+=("$W/$1-$2-node$k.jfr")
+    "$JAVA_HOME/bin/jcmd" "$p" JFR.stop name=bench filename="$W/$1-$2-node$k.jfr" >/dev/null
+  done
+  log "JFR recordings: ${files[*]}"
+  # the method on top of each sample, by thread group (thread names without their numbers)
+  for f in "${files[@]}"; do "$JAVA_HOME/bin/jfr" print --events jdk.ExecutionSample --stack-depth 1 "$f"; done | awk '
+    /sampledThread = /{t=$0; sub(/.*sampledThread = "/, "", t); sub(/".*/, "", t); gsub(/[0-9]+/, "N", t); next}
+    /stackTrace = \[/{getline m; sub(/^ +/, "", m); sub(/ +line:.*/, "", m); c[t " | " m]++; n++}
+    END{for (k in c) printf "%d\t%s\n", c[k], k}' | sort -rn | head -25 \
+    | awk -F'\t' '{printf "           JFR %5d samples  %s\n", $1, $2}'
+}
 several_nodes() { [ "$1" = cluster ] || [ "$1" = apart ]; }
 stop_cluster() { stop_node; }
 stop_apart() { stop_node; }
@@ -462,14 +497,17 @@ run_once() { # system index
   several_nodes "$sys" && spread0=$(sent_lines)
   local cpu0 t0 t1 t2 rc=0 cpu1 delivered_ok=1
   thread_ticks "$sys" >"$W/$sys-$i.threads0"
-  cpu0=$("${sys}_cpu"); t0=$(now)
+  [ -z "$JFR" ] || jfr_start "$sys"
+  cpu0=$("${sys}_cpu"); local m0; m0=$(machine_ticks); t0=$(now)
   send_load "$sys" "$N" "$W/$sys-$i.out" || rc=$?
   t1=$(now)
   # smtp-source gives up at the first unexpected reply (a 451, say): then not all N can
   # arrive, so do not wait the whole run bound for them (the run counts as failed anyway)
   await_sink $(( base + N )) "$([ "$rc" -eq 0 ] && echo "$RUN_TIMEOUT" || echo 30)" || delivered_ok=0
   t2=$(now); cpu1=$("${sys}_cpu")
+  local m1; m1=$(machine_ticks)
   thread_ticks "$sys" >"$W/$sys-$i.threads1"
+  [ -z "$JFR" ] || jfr_stop "$sys" "$i"
   local got=$(( $(sink_count) - base ))
   if [ "$rc" -ne 0 ]; then log "$sys run $i: smtp-source exit $rc: $(grep -h . "$W/$sys-$i.out" | tail -3 | tr '\n' ' ')"; fi
   if [ "$delivered_ok" -ne 1 ]; then log "$sys run $i: only $got of $N delivered within ${RUN_TIMEOUT}s"; fi
@@ -480,6 +518,11 @@ run_once() { # system index
       (c1>c0 ? 100*j/(c1-c0) : 0) }' >>"$RESULTS"
   tail -1 "$RESULTS" | awk -F'\t' '{printf "  %-8s run %d: accepted %8.1f msg/s, delivered %8.1f msg/s (%.2f s), CPU %7.1f us/msg%s%s\n",
     $1, $2, $3, $4, $5, $6, ($1=="postfix"?"":sprintf(" (JIT %.0f%%)", $9)), ($7==1?"":"  [FAILED: "$8" delivered]")}'
+  awk -v a="$m0" -v b="$m1" -v c0="$cpu0" -v c1="$cpu1" -v n="$N" -v hz="$HZ" 'BEGIN{split(a,x," "); split(b,y," ")
+    if (y[2] <= x[2]) exit
+    busy=y[1]-x[1]; sys=c1-c0; irq=y[3]-x[3]; pg=y[4]-x[4]; sink=y[5]-x[5]; steal=y[6]-x[6]; k=1000000/hz/n
+    printf "           machine busy %.0f%% of the cores (stolen by the hypervisor %.0f%%); CPU us/msg: system measured %.0f, postgres %.0f, smtp-sink %.0f, interrupts %.0f, the rest (smtp-source, kernel threads, bench) %.0f\n",
+      100*busy/(y[2]-x[2]), 100*steal/(y[2]-x[2]), sys*k, pg*k, sink*k, irq*k, (busy-sys-pg-sink-irq-steal)*k }'
   if [ -s "$W/$sys-$i.threads1" ]; then
     # per thread: a thread started during the run counts whole; one that ended during it
     # loses its ticks since the start (the total above has them)
