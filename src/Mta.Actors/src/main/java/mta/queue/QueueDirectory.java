@@ -49,7 +49,7 @@ public final class QueueDirectory {
   private static final String TAGGED_BETWEEN = """
       SELECT "event_id" FROM "event_tag" WHERE "tag" > ? AND "tag" <= ?""";
 
-  /** Queries and deletes take this many ids at a time (one statement shape: a short chunk repeats its last id). */
+  /** Queries take this many ids at a time (one statement shape: a short chunk repeats its last id); a removal commits this many messages at a time. */
   private static final int CHUNK = 100;
 
   private static final String IDS = String.join(", ", Collections.nCopies(CHUNK, "?"));
@@ -74,9 +74,16 @@ public final class QueueDirectory {
   private static final String TOP = """
       SELECT COALESCE(MAX("ordering"), 0) FROM "event_journal\"""";
 
-  /** All rows of some messages, a statement and a transaction for each chunk: half the cost of one by one (H2: 0.16 against 0.35 ms a message). */
-  private static final String DELETE_MESSAGES = """
-      DELETE FROM "event_journal" WHERE "persistence_id" IN (%s)""".formatted(IDS);
+  /**
+   * All rows of one message, by the first column of the journal's primary key; sent in batches,
+   * a transaction for each chunk. One id a statement, not a list of them: without statistics on
+   * the journal (a new one, or no ANALYZE since it grew) PostgreSQL estimates an IN list of many
+   * ids at a share of the table and reads all of it for each chunk, so a run's removal grew
+   * with the journal's size times the messages removed (bench/RESULTS.md: 100 ids, 400 ms at
+   * 600,000 rows, against a few hundredths of a millisecond a message by the index).
+   */
+  private static final String DELETE_MESSAGE = """
+      DELETE FROM "event_journal" WHERE "persistence_id" = ?""";
 
   /**
    * Each message once (its event 1), unless a due tag later than now says it sleeps. A
@@ -154,11 +161,14 @@ public final class QueueDirectory {
         finished = column(st);
       }
       conn.setAutoCommit(false);
-      try (var st = conn.prepareStatement(DELETE_MESSAGES)) {
-        for (int i = 0; i < finished.size(); i += CHUNK) {
-          setChunk(st, finished, i);
-          st.executeUpdate();
-          conn.commit();
+      try (var st = conn.prepareStatement(DELETE_MESSAGE)) {
+        for (int i = 0; i < finished.size(); i++) {
+          st.setObject(1, finished.get(i));
+          st.addBatch();
+          if ((i + 1) % CHUNK == 0 || i + 1 == finished.size()) {
+            st.executeBatch();
+            conn.commit();
+          }
         }
       }
       return new Removal(finished.size(), top);
