@@ -1,6 +1,5 @@
 package mta.delivery;
 
-import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -21,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import mta.mail.Reply;
 import mta.management.Metrics;
+import mta.net.EventLoops;
 import mta.queue.NodeQueue;
 import mta.queue.Message;
 import mta.queue.RecipientResult;
@@ -159,7 +159,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
    * @param submission queues what the local transport forwards (alias members elsewhere)
    */
   public static Behavior<Command> create(
-      MtaConfig config, EventLoopGroup loop, LocalDelivery local, VirtualDelivery virtual, Submission submission,
+      MtaConfig config, EventLoops loop, LocalDelivery local, VirtualDelivery virtual, Submission submission,
       ActorRef<NodeQueue.Command> queue) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       queue.tell(new NodeQueue.AgentStarted(ctx.getSelf()));
@@ -169,7 +169,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
 
   private final ActorContext<Command> ctx;
   private final MtaConfig config;
-  private final EventLoopGroup loop;
+  private final EventLoops loop;
   private final ClusterSharding sharding;
   private final MxResolver mx;
   private final SmtpTlsPolicy tls;
@@ -196,7 +196,7 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
   private final Submission submission;
   private final ActorRef<NodeQueue.Command> queue;
 
-  private DeliveryAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, MtaConfig config, EventLoopGroup loop,
+  private DeliveryAgent(ActorContext<Command> ctx, TimerScheduler<Command> timers, MtaConfig config, EventLoops loop,
       LocalDelivery local, VirtualDelivery virtual, Submission submission, ActorRef<NodeQueue.Command> queue) {
     super(ctx);
     this.queue = queue;

@@ -8,10 +8,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +20,7 @@ import mta.config.HostPort;
 import mta.config.MtaConfig;
 import mta.delivery.SmtpClientProtocol.Next;
 import mta.mail.Reply;
+import mta.net.EventLoops;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -86,7 +85,7 @@ final class SmtpConnection extends AbstractBehavior<SmtpConnection.Command> {
   record Security(SmtpTlsPolicy.Session tls, SmtpClientProtocol.SaslLogin login, SmtpSasl sasl, DeliveryAgent.ConnectionKey key) {}
 
   static Behavior<Command> create(
-      DeliveryAgent.Target target, String myhostname, EventLoopGroup loop, MtaConfig.SmtpClientSettings settings,
+      DeliveryAgent.Target target, String myhostname, EventLoops loop, MtaConfig.SmtpClientSettings settings,
       Security security, ActorRef<DeliveryAgent.Command> agent, DeliveryAgent.Job first) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
         new SmtpConnection(ctx, timers, target, myhostname, loop, settings, security, agent, first)));
@@ -101,7 +100,7 @@ final class SmtpConnection extends AbstractBehavior<SmtpConnection.Command> {
   private final Security security;
   private final SmtpClientProtocol.TlsLevel level;
   private final String myhostname;
-  private final EventLoopGroup loop;
+  private final EventLoops loop;
   private final ActorRef<DeliveryAgent.Command> agent;
   private SmtpClientProtocol protocol;
   private Channel channel;
@@ -112,7 +111,7 @@ final class SmtpConnection extends AbstractBehavior<SmtpConnection.Command> {
 
   private SmtpConnection(
       ActorContext<Command> ctx, TimerScheduler<Command> timers, DeliveryAgent.Target target, String myhostname,
-      EventLoopGroup loop, MtaConfig.SmtpClientSettings settings, Security security, ActorRef<DeliveryAgent.Command> agent,
+      EventLoops loop, MtaConfig.SmtpClientSettings settings, Security security, ActorRef<DeliveryAgent.Command> agent,
       DeliveryAgent.Job first) {
     super(ctx);
     this.ctx = ctx;
@@ -133,7 +132,7 @@ final class SmtpConnection extends AbstractBehavior<SmtpConnection.Command> {
 
   private void connect() {
     var self = ctx.getSelf();
-    var bootstrap = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+    var bootstrap = new Bootstrap().group(loop.group()).channel(loop.channel())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.connectTimeout().toMillis())
         .option(ChannelOption.TCP_NODELAY, true)
         .handler(new ChannelInitializer<SocketChannel>() {

@@ -6,9 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -23,6 +21,7 @@ import mta.config.HostPort;
 import mta.config.MtaConfig;
 import mta.mail.Reply;
 import mta.management.Metrics;
+import mta.net.EventLoops;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -76,7 +75,7 @@ public final class SmtpServer {
 
   private SmtpServer() {}
 
-  public static Behavior<Command> create(MtaConfig config, EventLoopGroup loop) {
+  public static Behavior<Command> create(MtaConfig config, EventLoops loop) {
     return Behaviors.setup(ctx -> {
       var listeners = listeners(config);
       var services = SmtpdServices.from(config, ClusterSharding.get(ctx.getSystem()), QueueId.homeTag(ctx.getSystem()));
@@ -84,7 +83,7 @@ public final class SmtpServer {
       var timeout = config.smtpdTimeout().toMillis();
       listeners.forEach((service, listen) -> {
         var security = services.security(service);
-        var bootstrap = new ServerBootstrap().group(loop).channel(NioServerSocketChannel.class)
+        var bootstrap = new ServerBootstrap().group(loop.group()).channel(loop.serverChannel())
             .option(ChannelOption.SO_BACKLOG, 1024)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.AUTO_READ, false)

@@ -1,12 +1,12 @@
 package mta.node;
 
-import io.netty.channel.nio.NioEventLoopGroup;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import mta.anvil.Anvil;
 import mta.anvil.ClientLimits;
 import mta.config.MtaConfig;
+import mta.net.EventLoops;
 import mta.config.PolicySettings;
 import mta.delivery.DeliveryAgent;
 import mta.delivery.local.LocalTransport;
@@ -88,7 +88,8 @@ final class Master {
       }
       // One event loop group for all SMTP I/O of this node, in and out: a thread per processor
       // the JVM sees, as for the dispatchers, no thread per connection.
-      var loop = new NioEventLoopGroup(Runtime.getRuntime().availableProcessors());
+      var loop = EventLoops.create(Runtime.getRuntime().availableProcessors());
+      ctx.getLog().info("SMTP I/O: {} event loops on {}", Runtime.getRuntime().availableProcessors(), loop.transport());
 
       var policy = PolicySettings.load(config);
       var submission = submission(system, config, policy);
@@ -129,7 +130,7 @@ final class Master {
           AskPattern.ask(delivery, DeliveryAgent.Drain::new, Duration.ofSeconds(60), system.scheduler()));
       shutdown.addTask(CoordinatedShutdown.PhaseActorSystemTerminate(), "netty-stop", () -> {
         var stopped = new CompletableFuture<Done>();
-        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> stopped.complete(Done.getInstance()));
+        loop.group().shutdownGracefully(0, 1, TimeUnit.SECONDS).addListener(f -> stopped.complete(Done.getInstance()));
         return stopped;
       });
       log.info("daemon started -- configuration {}, smtp={}, journal={}", config.source(), config.listenSmtp(), config.persistence().name().toLowerCase());
