@@ -1,11 +1,13 @@
 package mta.queue;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.OptionalLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -26,9 +28,10 @@ import org.slf4j.LoggerFactory;
  * messages must not make every run read a million). A full run wakes every message that is
  * not asleep: at start, after a node was lost (its messages' entities went with it), and
  * once every {@link Runs#FULL_RUN_EVERY} for whatever else lost its entity. At start and after
- * a loss a second full run follows {@link Runs#SETTLE} later: sharding delivers at most once,
- * and a wake sent while the coordinator still placed the lost node's shards on it went to the
- * dead node, which would leave that mail waiting for the hourly run.
+ * a loss a second full run follows {@link Runs#SETTLE} later, not at the next queue run:
+ * sharding delivers at most once, and a wake sent while the coordinator still placed the lost
+ * node's shards on it went to the dead node, which would leave that mail waiting for the hourly
+ * run.
  */
 public final class QueueScanner {
   private static final Logger log = LoggerFactory.getLogger("qmgr");
@@ -84,15 +87,29 @@ public final class QueueScanner {
     Runs nodeLost(long nowMillis) {
       return new Runs(dueSinceMillis, lastFullMillis, true, nowMillis + SETTLE.toMillis(), finishedAfter, lastTop);
     }
+
+    /**
+     * How long from {@code nowMillis} until the full run owed after {@link #SETTLE} may start
+     * (zero: now), or empty when none is owed: the scanner runs it then, not at its next queue
+     * run, which {@code queue_run_delay} (300 s by default) may put minutes later.
+     */
+    Optional<Duration> settlingFor(long nowMillis) {
+      return againAtMillis == 0 ? Optional.empty() : Optional.of(Duration.ofMillis(Math.max(0, againAtMillis - nowMillis)));
+    }
   }
+
+  /** The timer of the run owed after {@link Runs#SETTLE}, apart from the queue runs' own. */
+  private static final String SETTLED = "settled";
 
   private final ActorSystem<?> system;
   private final ClusterSharding sharding;
   private final QueueDirectory queue;
   private final Duration queueRunDelay;
+  private final TimerScheduler<Command> timers;
 
-  private QueueScanner(ActorSystem<?> system, QueueDirectory queue, Duration queueRunDelay) {
+  private QueueScanner(ActorSystem<?> system, QueueDirectory queue, Duration queueRunDelay, TimerScheduler<Command> timers) {
     this.system = system;
+    this.timers = timers;
     this.sharding = ClusterSharding.get(system);
     this.queue = queue;
     this.queueRunDelay = queueRunDelay;
@@ -104,11 +121,12 @@ public final class QueueScanner {
       Cluster.get(ctx.getSystem()).subscriptions().tell(Subscribe.create(
           ctx.messageAdapter(ClusterEvent.MemberRemoved.class, NodeLost::new), ClusterEvent.MemberRemoved.class));
       var queue = new QueueDirectory(journalDb, ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking()));
-      return new QueueScanner(ctx.getSystem(), queue, queueRunDelay).idle(Runs.atStart(System.currentTimeMillis()));
+      return new QueueScanner(ctx.getSystem(), queue, queueRunDelay, timers).idle(Runs.atStart(System.currentTimeMillis()));
     }));
   }
 
   private Behavior<Command> idle(Runs runs) {
+    runs.settlingFor(System.currentTimeMillis()).ifPresent(wait -> timers.startSingleTimer(SETTLED, new Scan(), wait));
     return Behaviors.receive(Command.class)
         .onMessage(Scan.class, scan -> Behaviors.setup(ctx -> {
           long started = System.currentTimeMillis();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.Optional;
 import mta.queue.QueueScanner.Runs;
 import org.junit.jupiter.api.Test;
 
@@ -69,5 +70,18 @@ class QueueScannerRunsTest {
     runs = runs.nodeLost(lostAt).ran(lostAt, true, Duration.ofMillis(quick), 0);
     assertFalse(runs.fullAt(lostAt + quick));
     assertTrue(runs.fullAt(lostAt + Runs.SETTLE.toMillis()));
+  }
+
+  @Test
+  void theSecondFullRunIsTimedBySettlingNotByTheNextQueueRun() {
+    var runs = Runs.atStart(T0);
+    assertEquals(Optional.of(Runs.SETTLE), runs.settlingFor(T0));
+    runs = runs.ran(T0, true, RUN_DELAY, 0);
+    assertEquals(Optional.of(Duration.ofSeconds(20)), runs.settlingFor(T0 + 10_000), "the rest of SETTLE, however long queue_run_delay is");
+    assertEquals(Optional.of(Duration.ZERO), runs.settlingFor(T0 + Runs.SETTLE.toMillis() + 5_000), "owed already: at once");
+    runs = runs.ran(T0 + Runs.SETTLE.toMillis(), true, RUN_DELAY, 0);
+    assertEquals(Optional.empty(), runs.settlingFor(T0 + Runs.SETTLE.toMillis() + 1), "none owed once it ran");
+    long lostAt = T0 + Duration.ofMinutes(10).toMillis();
+    assertEquals(Optional.of(Runs.SETTLE), runs.nodeLost(lostAt).settlingFor(lostAt));
   }
 }
