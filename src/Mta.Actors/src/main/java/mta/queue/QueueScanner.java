@@ -127,6 +127,11 @@ public final class QueueScanner {
 
   private Behavior<Command> idle(Runs runs) {
     runs.settlingFor(System.currentTimeMillis()).ifPresent(wait -> timers.startSingleTimer(SETTLED, new Scan(), wait));
+    return waiting(runs);
+  }
+
+  /** Idle until the next queue run's tick, or a settled full run's timer already set. */
+  private Behavior<Command> waiting(Runs runs) {
     return Behaviors.receive(Command.class)
         .onMessage(Scan.class, scan -> Behaviors.setup(ctx -> {
           long started = System.currentTimeMillis();
@@ -157,9 +162,10 @@ public final class QueueScanner {
         .onMessage(NodeLost.class, lost -> scanning(runs, started, full, true))
         .onMessage(ScanDone.class, done -> {
           if (done.failure() != null) {
-            // The same run comes again: a due run reads from where the failed one would have.
+            // The same run comes again at the next tick (not at once: the database may be down);
+            // a due run reads from where the failed one would have.
             log.warn("warning: queue scan failed: {}", done.failure().toString());
-            return idle(nodeLost ? runs.nodeLost(System.currentTimeMillis()) : runs);
+            return nodeLost ? idle(runs.nodeLost(System.currentTimeMillis())) : waiting(runs);
           }
           double seconds = (System.currentTimeMillis() - started) / 1000.0;
           if (full) log.info("queue run: full, {} finished messages removed, {} messages woken, {} s", done.removed(), done.woken(), seconds);
