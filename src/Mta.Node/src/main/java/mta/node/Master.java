@@ -88,8 +88,9 @@ final class Master {
       }
       // One event loop group for all SMTP I/O of this node, in and out: a thread per processor
       // the JVM sees, as for the dispatchers, no thread per connection.
-      var loop = EventLoops.create(Runtime.getRuntime().availableProcessors());
-      ctx.getLog().info("SMTP I/O: {} event loops on {}", Runtime.getRuntime().availableProcessors(), loop.transport());
+      int processors = Runtime.getRuntime().availableProcessors();
+      var loop = EventLoops.create(processors);
+      ctx.getLog().info("SMTP I/O: {} event loops on {}", processors, loop.transport());
 
       var policy = PolicySettings.load(config);
       var submission = submission(system, config, policy);
