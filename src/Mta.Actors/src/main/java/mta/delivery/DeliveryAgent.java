@@ -10,6 +10,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import mta.Asks;
 import mta.CborSerializable;
 import org.apache.pekko.Done;
 import mta.config.HostPort;
@@ -41,6 +42,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -280,8 +282,8 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
       return this;
     }
     inFlight.put(d.lease().id(), d.lease());
-    ctx.askWithStatus(Message.Content.class, sharding.entityRefFor(Message.ENTITY_TYPE_KEY, d.lease().queueId()),
-        MESSAGE_TIMEOUT, Message.GetContentToDeliver::new, (content, failure) -> new Fetched(d.lease(), content, failure));
+    ctx.pipeToSelf(Asks.onAnsweringThread(message(d.lease()).askWithStatus(Message.GetContentToDeliver::new, MESSAGE_TIMEOUT)),
+        (content, failure) -> new Fetched(d.lease(), content, failure));
     return this;
   }
 
@@ -548,8 +550,12 @@ public final class DeliveryAgent extends AbstractBehavior<DeliveryAgent.Command>
     results.forEach(r -> Metrics.delivery(r.outcome(), lease.route()));
     // The queue keeps a reason only for a site that did not answer (its dead-site verdict): no reply text crosses otherwise.
     var reason = siteAnswered || results.isEmpty() ? "" : results.get(0).reply();
-    ctx.ask(Done.class, sharding.entityRefFor(Message.ENTITY_TYPE_KEY, lease.queueId()), MESSAGE_TIMEOUT,
-        replyTo -> new Message.RecordResults(results, replyTo), (done, failure) -> new Recorded(lease, siteAnswered, reason, failure));
+    ctx.pipeToSelf(Asks.onAnsweringThread(message(lease).<Done>ask(replyTo -> new Message.RecordResults(results, replyTo), MESSAGE_TIMEOUT)),
+        (done, failure) -> new Recorded(lease, siteAnswered, reason, failure));
+  }
+
+  private EntityRef<Message.Command> message(NodeQueue.Lease lease) {
+    return sharding.entityRefFor(Message.ENTITY_TYPE_KEY, lease.queueId());
   }
 
   private Behavior<Command> onRecorded(Recorded r) {

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
+import mta.Asks;
 import mta.CborSerializable;
 import mta.config.MtaConfig;
 import mta.dsn.Notice;
@@ -101,7 +102,7 @@ public final class Message
       EntityRef<Command> entity, Accepted message, boolean resend, long deadlineNanos, long deadlineMillis) {
     long left = deadlineNanos - System.nanoTime();
     var wait = Duration.ofNanos(Math.max(1, Math.min(left, ACCEPT_ATTEMPT.toNanos())));
-    return entity.<Done>askWithStatus(replyTo -> new Accept(message, resend, deadlineMillis, replyTo), wait)
+    return Asks.onAnsweringThread(entity.<Done>askWithStatus(replyTo -> new Accept(message, resend, deadlineMillis, replyTo), wait))
         .handle((done, failure) -> {
           var cause = failure instanceof CompletionException c && c.getCause() != null ? c.getCause() : failure;
           if (cause == null) return CompletableFuture.completedStage(done);

@@ -115,7 +115,7 @@ public final class SmtpSession {
           log.info("connect from {}", client);
           if (protocol.countsConnection()) {
             counting = true;
-            ctx.pipeToSelf(services.anvil().connect(client.addressText(), ctx.getSelf()), Counted::new);
+            ctx.pipeToSelf(mta.Asks.onAnsweringThread(services.anvil().connect(client.addressText(), ctx.getSelf())), Counted::new);
           }
           return greetWhenReady();
         })
