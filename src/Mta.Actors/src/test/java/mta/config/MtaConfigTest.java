@@ -74,6 +74,14 @@ class MtaConfigTest {
     }
   }
 
+  /** The scheduler wakes every 33 ms, not Pekko's 10 (each wake costs CPU, busy or idle); a node's file may say otherwise. */
+  @Test
+  void theSchedulerTicksEvery33ms() throws IOException {
+    assertEquals(Duration.ofMillis(33), MtaConfig.load(Optional.empty()).config().getDuration("pekko.scheduler.tick-duration"));
+    assertEquals(Duration.ofMillis(10),
+        MtaConfig.load(Optional.of(write("pekko.scheduler.tick-duration = 10ms"))).config().getDuration("pekko.scheduler.tick-duration"));
+  }
+
   /** H2's page cache goes into its URL in KB: 128 MB unless the node says; nonsense names the key. */
   @Test
   void theH2PageCacheIsSetInItsUrl() throws IOException {
