@@ -176,6 +176,13 @@ machine_ticks() {
   awk -v pg="$pg" -v sink="$( [ -n "$SINK_PID" ] && ticks "$SINK_PID" || echo 0)" \
     '/^cpu /{t=0; for (i=2; i<=NF; i++) t+=$i; print t-$5-$6, t, $7+$8, pg, sink, $9}' /proc/stat
 }
+# PostgreSQL's own counts (--journal postgres): transactions committed in the database, WAL
+# flushes and WAL bytes. Backends publish them within a second, so read them a second after
+# a batch: what a group commit holds shows as messages per transaction and per flush.
+pg_counts() {
+  [ "$JOURNAL" = postgres ] || return 0
+  psql -h 127.0.0.1 -U postgres -Atqc "SELECT d.xact_commit, w.wal_sync, w.wal_bytes FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = 'test'" test | tr '|' ' '
+}
 tree_ticks() { # pid -> ticks of it and its live children
   local t; t=$(ticks "$1")
   for c in $(pgrep -P "$1"); do t=$(( t + $(ticks "$c") )); done
@@ -503,6 +510,7 @@ run_once() { # system index
   local cpu0 t0 t1 t2 rc=0 cpu1 delivered_ok=1
   thread_ticks "$sys" >"$W/$sys-$i.threads0"
   [ -z "$JFR" ] || jfr_start "$sys"
+  local pg0; pg0=$(pg_counts)
   cpu0=$("${sys}_cpu"); local m0; m0=$(machine_ticks); t0=$(now)
   send_load "$sys" "$N" "$W/$sys-$i.out" || rc=$?
   t1=$(now)
@@ -512,6 +520,7 @@ run_once() { # system index
   t2=$(now); cpu1=$("${sys}_cpu")
   local m1; m1=$(machine_ticks)
   thread_ticks "$sys" >"$W/$sys-$i.threads1"
+  local pg1=""; [ -n "$pg0" ] && [ "$sys" != postfix ] && { sleep 1.1; pg1=$(pg_counts); }
   [ -z "$JFR" ] || jfr_stop "$sys" "$i"
   local got=$(( $(sink_count) - base ))
   if [ "$rc" -ne 0 ]; then log "$sys run $i: smtp-source exit $rc: $(grep -h . "$W/$sys-$i.out" | tail -3 | tr '\n' ' ')"; fi
@@ -528,6 +537,8 @@ run_once() { # system index
     busy=y[1]-x[1]; sys=c1-c0; irq=y[3]-x[3]; pg=y[4]-x[4]; sink=y[5]-x[5]; steal=y[6]-x[6]; k=1000000/hz/n
     printf "           machine busy %.0f%% of the cores (stolen by the hypervisor %.0f%%); CPU us/msg: system measured %.0f, postgres %.0f, smtp-sink %.0f, interrupts %.0f, the rest (smtp-source, kernel threads, bench) %.0f\n",
       100*busy/(y[2]-x[2]), 100*steal/(y[2]-x[2]), sys*k, pg*k, sink*k, irq*k, (busy-sys-pg-sink-irq-steal)*k }'
+  [ -z "$pg1" ] || awk -v a="$pg0" -v b="$pg1" -v n="$N" 'BEGIN{split(a,x," "); split(b,y," ")
+    printf "           PostgreSQL per message: %.2f transactions, %.2f WAL flushes, %.1f KB of WAL\n", (y[1]-x[1])/n, (y[2]-x[2])/n, (y[3]-x[3])/n/1024 }'
   if [ -s "$W/$sys-$i.threads1" ]; then
     # per thread: a thread started during the run counts whole; one that ended during it
     # loses its ticks since the start (the total above has them)
