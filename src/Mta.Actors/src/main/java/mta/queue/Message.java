@@ -352,9 +352,11 @@ public final class Message
   /**
    * The first command decides how the entity starts. An {@link Accept} arrives only at a
    * queue id that smtpd has just made up, so there is nothing to replay: recovery is skipped,
-   * which saves the journal two reads per received message. Should the id exist after all,
-   * the write of event 1 collides with the journal's primary key and fails: 451, never loss.
-   * Any other first command (a wake-up, a delivery agent, the operator) recovers as usual.
+   * and the journal is not asked for the highest sequence number either ({@link
+   * MessageJournal}), so a received message costs the database no read at all. Should the id
+   * exist after all, the write of event 1 collides with the journal's primary key and fails:
+   * 451, never loss. Any other first command (a wake-up, a delivery agent, the operator)
+   * recovers as usual.
    */
   static Behavior<Command> create(EntityContext<Command> entity, QueueTimes times, Notices notices,
       ActorRef<NodeQueue.Command> queue) {
@@ -399,6 +401,10 @@ public final class Message
     this.sharding = ClusterSharding.get(ctx.getSystem());
     this.timers = timers;
     this.times = times;
+    // Before the recovery starts: the journal answers it by this (NewMessages).
+    var newMessages = NewMessages.get(ctx.getSystem());
+    if (fresh) newMessages.expect(persistenceId().id());
+    else newMessages.forget(persistenceId().id());
   }
 
   @Override
@@ -709,6 +715,7 @@ public final class Message
     return newSignalHandlerBuilder()
         .onSignal(PostStop.instance(), state -> {
           if (awaitingCommit != null) awaitingCommit.tell(StatusReply.error("queue file write error"));
+          NewMessages.get(ctx.getSystem()).forget(persistenceId().id());
         })
         .build();
   }

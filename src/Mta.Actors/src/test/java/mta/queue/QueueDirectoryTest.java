@@ -3,7 +3,6 @@ package mta.queue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.typesafe.config.ConfigFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -35,12 +34,7 @@ class QueueDirectoryTest {
   @BeforeEach
   void journal() throws Exception {
     url = "jdbc:h2:" + dir.resolve("journal") + ";DB_CLOSE_DELAY=-1";
-    try (var in = getClass().getClassLoader().getResourceAsStream("schema/h2.sql");
-         var conn = DriverManager.getConnection(url, "sa", ""); var st = conn.createStatement()) {
-      for (var statement : new String(in.readAllBytes(), StandardCharsets.UTF_8).replaceAll("(?m)^--.*$", "").split(";")) {
-        if (!statement.isBlank()) st.execute(statement);
-      }
-    }
+    H2JournalSchema.create(url);
     queue = new QueueDirectory(ConfigFactory.parseMap(Map.of("url", url, "user", "sa", "password", "")), Runnable::run);
     message("active", event(ACCEPTED, null));
     message("finished", event(ACCEPTED, null), event(COMPLETED, null));

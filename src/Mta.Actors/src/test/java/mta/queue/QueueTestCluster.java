@@ -19,9 +19,9 @@ import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
 
 /**
  * A one-node cluster in the test's JVM for the queue entities: the mail role, sharding, the
- * in-memory journal of Pekko's persistence testkit, and the node's queue ({@link #startQueues})
- * with a test probe as its delivery agent, so the queues lease work to the test as they
- * would to mta.delivery.
+ * in-memory journal of Pekko's persistence testkit (or a journal the test gives), and the
+ * node's queue ({@link #startQueues}) with a test probe as its delivery agent, so the queues
+ * lease work to the test as they would to mta.delivery.
  */
 final class QueueTestCluster implements AutoCloseable {
   final ActorTestKit kit;
@@ -29,6 +29,11 @@ final class QueueTestCluster implements AutoCloseable {
   private ActorRef<NodeQueue.Command> queue;
 
   QueueTestCluster(String name) {
+    this(name, PersistenceTestKitPlugin.getInstance().config());
+  }
+
+  /** With this journal (the plugin's settings and whatever else the node's configuration says) under the test's settings. */
+  QueueTestCluster(String name, Config journal) {
     Config config = ConfigFactory.parseString("""
         pekko.actor.provider = cluster
         pekko.remote.artery.canonical.hostname = 127.0.0.1
@@ -37,7 +42,8 @@ final class QueueTestCluster implements AutoCloseable {
         pekko.cluster.jmx.multi-mbeans-in-same-jvm = on
         pekko.actor.serialization-bindings { "mta.CborSerializable" = jackson-cbor }
         pekko.loglevel = WARNING
-        """).withFallback(PersistenceTestKitPlugin.getInstance().config()).withFallback(ConfigFactory.load());
+        pekko.coordinated-shutdown.exit-jvm = off
+        """).withFallback(journal).withFallback(ConfigFactory.load());
     kit = ActorTestKit.create(name, config);
     var cluster = Cluster.get(kit.system());
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
