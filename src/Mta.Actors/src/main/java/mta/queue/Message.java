@@ -380,6 +380,8 @@ public final class Message
   private final boolean fresh;
 
   private final ActorContext<Command> ctx;
+  /** Where this entity says, before its recovery, whether it starts for a new message (MessageJournal). */
+  private final NewMessages newMessages;
   private final Notices notices;
   /** This node's queue, where ready recipients go (the node the entity runs on: its home, unless that is gone). */
   private final ActorRef<NodeQueue.Command> queue;
@@ -402,7 +404,7 @@ public final class Message
     this.timers = timers;
     this.times = times;
     // Before the recovery starts: the journal answers it by this (NewMessages).
-    var newMessages = NewMessages.get(ctx.getSystem());
+    this.newMessages = NewMessages.get(ctx.getSystem());
     if (fresh) newMessages.expect(persistenceId().id());
     else newMessages.forget(persistenceId().id());
   }
@@ -715,7 +717,7 @@ public final class Message
     return newSignalHandlerBuilder()
         .onSignal(PostStop.instance(), state -> {
           if (awaitingCommit != null) awaitingCommit.tell(StatusReply.error("queue file write error"));
-          NewMessages.get(ctx.getSystem()).forget(persistenceId().id());
+          newMessages.forget(persistenceId().id());
         })
         .build();
   }
