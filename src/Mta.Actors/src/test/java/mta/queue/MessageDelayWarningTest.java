@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -19,11 +18,9 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import mta.LogCapture;
 import mta.config.MtaConfig;
-import mta.dsn.DsnBuilder;
 import mta.dsn.NotifyClass;
 import mta.dsn.NotifyPolicy;
 import mta.mail.Dsn;
-import mta.routing.Route;
 import org.apache.james.mime4j.dom.Multipart;
 import org.apache.james.mime4j.dom.SingleBody;
 import org.apache.james.mime4j.message.DefaultMessageBuilder;
@@ -63,16 +60,9 @@ class MessageDelayWarningTest {
           queue_run_delay = 30s
         }
         """.formatted(WARNING.toSeconds()));
-    var system = cluster.kit.system();
-    sharding = ClusterSharding.get(system);
-    // Each recipient goes to smtp:[its domain], as a transport table with one line per domain would say.
-    var submission = new Submission(system,
-        (sender, rcpt) -> new Route("smtp", "[" + rcpt.domain() + "]"), Duration.ofSeconds(10));
-    var policy = new NotifyPolicy(Set.of(NotifyClass.DELAY), "postmaster@admin.test", "postmaster@admin.test",
-        "delays@admin.test", "double-bounce@mx.test");
-    var notices = new Notices(policy, new DsnBuilder("mx.test", 50_000, config.queue().maximalQueueLifetime(), Clock.systemUTC()),
-        submission);
-    Message.init(system, config, notices, cluster.startQueues(config));
+    sharding = ClusterSharding.get(cluster.kit.system());
+    cluster.startMessages(config, new NotifyPolicy(Set.of(NotifyClass.DELAY), "postmaster@admin.test", "postmaster@admin.test",
+        "delays@admin.test", "double-bounce@mx.test"));
   }
 
   @AfterAll

@@ -9,17 +9,14 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import mta.config.MtaConfig;
-import mta.dsn.DsnBuilder;
 import mta.dsn.NotifyPolicy;
 import mta.mail.Dsn;
-import mta.routing.Route;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,13 +53,9 @@ class MessageJournalTest {
     held = DriverManager.getConnection(url, "sa", "");
     held.createStatement().execute("SET QUERY_STATISTICS TRUE");
     cluster = new QueueTestCluster("MessageJournalTest", config.config());
-    var system = cluster.kit.system();
-    sharding = ClusterSharding.get(system);
-    var submission = new Submission(system, (sender, rcpt) -> new Route("smtp", "[" + rcpt.domain() + "]"), Duration.ofSeconds(10));
-    var policy = new NotifyPolicy(Set.of(), "postmaster@mx.test", "postmaster@mx.test", "postmaster@mx.test", "double-bounce@mx.test");
-    var notices = new Notices(policy, new DsnBuilder("mx.test", 50_000, config.queue().maximalQueueLifetime(), Clock.systemUTC()),
-        submission);
-    Message.init(system, config, notices, cluster.startQueues(config));
+    sharding = ClusterSharding.get(cluster.kit.system());
+    cluster.startMessages(config,
+        new NotifyPolicy(Set.of(), "postmaster@mx.test", "postmaster@mx.test", "postmaster@mx.test", "double-bounce@mx.test"));
     // Its destination's queue entity starts (and reads the journal) here, not in a test:
     // once it leases the message to the agent, it has.
     accept("QFIRST", "first of all");

@@ -5,10 +5,14 @@ import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
 import mta.config.MtaConfig;
 import mta.delivery.DeliveryAgent;
+import mta.dsn.DsnBuilder;
+import mta.dsn.NotifyPolicy;
+import mta.routing.Route;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -61,6 +65,19 @@ final class QueueTestCluster implements AutoCloseable {
     queue = kit.spawn(NodeQueue.create(config.queue()), "queue");
     queue.tell(new NodeQueue.AgentStarted(agent.ref()));
     return queue;
+  }
+
+  /**
+   * The Message entities with these settings and notice policy, over the queues ({@link
+   * #startQueues}): notices go through a {@link Submission} that routes each recipient to
+   * smtp:[its domain], as a transport table with one line per domain would.
+   */
+  void startMessages(MtaConfig config, NotifyPolicy policy) {
+    var system = kit.system();
+    var submission = new Submission(system, (sender, rcpt) -> new Route("smtp", "[" + rcpt.domain() + "]"), Duration.ofSeconds(10));
+    var notices = new Notices(policy,
+        new DsnBuilder(config.myhostname(), 50_000, config.queue().maximalQueueLifetime(), Clock.systemUTC()), submission);
+    Message.init(system, config, notices, startQueues(config));
   }
 
   /** What the delivery agent tells its node's queue when a lease is done. */
